@@ -1,0 +1,36 @@
+# The two commands a new user needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench install clean redis
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: install, then run a producer and a consumer paper-trading on the simulated market (API up)
+demo: $(STAMP)
+	$(BIN)/tradecast demo
+
+## make test: install, start Redis if none is running, lint, then run the whole suite
+test: $(STAMP)
+	@bash scripts/ensure-redis.sh
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench || true
+
+## make bench: run every benchmark and print its table
+bench: $(STAMP)
+	$(BIN)/python bench/analyze.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info
