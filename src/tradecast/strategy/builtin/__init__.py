@@ -1,0 +1,1 @@
+"""Strategies shipped with tradecast; ``load_strategy`` finds the IStrategy subclasses of these modules."""

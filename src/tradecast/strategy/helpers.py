@@ -1,0 +1,54 @@
+"""Indicator helpers a freqtrade user knows from ``qtpylib``, written for tradecast.
+
+* :func:`crossed_above` / :func:`crossed_below`: boolean Series, True on the candle where the cross happens.
+* :func:`typical_price`: ``(high + low + close) / 3``.
+* :func:`bollinger_bands`: rolling mean +/- ``stds`` rolling standard deviations. The deviation is the
+  **population** standard deviation (``ddof=0``), as TA-Lib's ``BBANDS`` computes it; rows before a full
+  window are NaN.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["bollinger_bands", "crossed_above", "crossed_below", "typical_price"]
+
+
+def _as_series(other: pd.Series | float | int, like: pd.Series) -> pd.Series:
+    if isinstance(other, pd.Series):
+        return other
+    return pd.Series(other, index=like.index, dtype="float64")
+
+
+def crossed_above(series1: pd.Series, series2: pd.Series | float | int) -> pd.Series:
+    """True where ``series1`` is above ``series2`` now and was at or below it on the previous row.
+
+    ``series2`` may be a Series of the same index or a number. Rows involving NaN are False.
+    """
+    other = _as_series(series2, series1)
+    return (series1 > other) & (series1.shift(1) <= other.shift(1))
+
+
+def crossed_below(series1: pd.Series, series2: pd.Series | float | int) -> pd.Series:
+    """True where ``series1`` is below ``series2`` now and was at or above it on the previous row."""
+    other = _as_series(series2, series1)
+    return (series1 < other) & (series1.shift(1) >= other.shift(1))
+
+
+def typical_price(dataframe: pd.DataFrame) -> pd.Series:
+    """``(high + low + close) / 3`` per row."""
+    return (dataframe["high"] + dataframe["low"] + dataframe["close"]) / 3
+
+
+def bollinger_bands(series: pd.Series, window: int = 20, stds: float = 2) -> pd.DataFrame:
+    """Bollinger bands of ``series``: a frame with ``lower``, ``mid`` and ``upper`` columns, same index.
+
+    ``mid`` is the ``window``-row simple moving average; the bands are ``mid -/+ stds`` population standard
+    deviations over the same window.
+    """
+    rolling = series.rolling(window=window, min_periods=window)
+    mid = rolling.mean()
+    deviation = rolling.std(ddof=0)
+    return pd.DataFrame(
+        {"lower": mid - stds * deviation, "mid": mid, "upper": mid + stds * deviation}, index=series.index
+    )

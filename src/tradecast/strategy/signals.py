@@ -1,0 +1,73 @@
+"""Signal columns of an analysed frame: normalising them and reading the last row.
+
+After analysis a frame has ``enter_long``/``exit_long`` as int 0/1 and ``enter_tag``/``exit_tag`` as str or
+None. Interface-2 names (``buy``, ``sell``, ``buy_tag``) are renamed when the new ones are absent. Short
+columns are kept untouched (shorting is not supported; the bot never acts on them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["SIGNAL_COLUMNS", "finalise_signal_columns", "latest_signal"]
+
+#: the columns the bot reads after analysis
+SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_tag", "exit_tag")
+_LEGACY_COLUMNS = {"buy": "enter_long", "sell": "exit_long", "buy_tag": "enter_tag"}
+_SHORT_COLUMNS = ("enter_short", "exit_short")
+
+
+def finalise_signal_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Normalise the signal columns of ``frame`` in place; returns ``(frame, any short signal present)``."""
+    for legacy, column in _LEGACY_COLUMNS.items():
+        if legacy in frame.columns and column not in frame.columns:
+            frame = frame.rename(columns={legacy: column})
+    for column in ("enter_long", "exit_long"):
+        if column in frame.columns:
+            numeric = pd.to_numeric(frame[column], errors="coerce")
+            frame[column] = (numeric == 1).astype("int64")
+        else:
+            frame[column] = 0
+    for column in ("enter_tag", "exit_tag"):
+        if column in frame.columns:
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna() & (values != ""), None)
+        else:
+            frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    has_short = any(
+        column in frame.columns and bool((pd.to_numeric(frame[column], errors="coerce") == 1).any())
+        for column in _SHORT_COLUMNS
+    )
+    return frame, has_short
+
+
+def latest_signal(
+    analyzed_df: pd.DataFrame | None,
+) -> tuple[bool, bool, str | None, str | None, datetime | None]:
+    """``(enter, exit, enter_tag, exit_tag, candle_date)`` of the last row (see get_latest_signal)."""
+    if analyzed_df is None or analyzed_df.empty:
+        return False, False, None, None, None
+    last = analyzed_df.iloc[-1]
+    enter = _flag(last.get("enter_long"))
+    exit_ = _flag(last.get("exit_long"))
+    enter_tag = _tag(last.get("enter_tag")) if enter else None
+    exit_tag = _tag(last.get("exit_tag")) if exit_ else None
+    date = last.get("date")
+    candle_date = date.to_pydatetime() if isinstance(date, pd.Timestamp) else date
+    return enter, exit_, enter_tag, exit_tag, candle_date
+
+
+def _flag(value: Any) -> bool:
+    try:
+        return value is not None and not pd.isna(value) and float(value) == 1
+    except (TypeError, ValueError):
+        return False
+
+
+def _tag(value: Any) -> str | None:
+    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
