@@ -96,7 +96,7 @@ def ensure_utc(when: datetime) -> datetime:
 
 def to_epoch_ms(when: datetime) -> int:
     """UTC datetime to integer epoch milliseconds."""
-    return int(round(ensure_utc(when).timestamp() * 1000))
+    return round(ensure_utc(when).timestamp() * 1000)
 
 
 def from_epoch_ms(ms: int | float) -> datetime:

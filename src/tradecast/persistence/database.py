@@ -42,8 +42,10 @@ _BEGIN_OPTION = "tradecast_begin"
 class Database:
     """An open trade database. Create one per bot; share it through a :class:`TradeRepository`."""
 
-    def __init__(self, url: str, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0, read_only: bool = False) -> None:
         self.url = url
+        #: a read-only handle (``show-trades`` beside a running bot) never writes, not even the schema version
+        self.read_only = read_only
         try:
             parsed = make_url(url)
         except (ArgumentError, ValueError) as exc:
@@ -55,7 +57,10 @@ class Database:
         self._engine: Engine | None = None
         try:
             self._engine = self._create_engine(busy_timeout_s)
-            self._create_schema()
+            if read_only:
+                self._check_columns()
+            else:
+                self._create_schema()
         except SQLAlchemyError as exc:
             self.close()
             raise self.error(exc) from exc
@@ -146,16 +151,20 @@ class Database:
             _make_parent_dir(Path(database), self.display_name)
         engine = create_engine(self._parsed, **kwargs)
         timeout_ms = int(busy_timeout_s * 1000)
+        read_only = self.read_only
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
             cursor = dbapi_conn.cursor()
             try:
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+                if read_only:
+                    cursor.execute("PRAGMA query_only=ON")
+                else:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                    cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA foreign_keys=ON")
             finally:
                 cursor.close()
 
@@ -184,6 +193,9 @@ class Database:
         """Refuse a database whose tables exist with other columns (e.g. a freqtrade tradesv3.sqlite)."""
         inspector = inspect(self.engine)
         for table in tables.metadata.sorted_tables:
+            if self.read_only and not inspector.has_table(table.name):
+                raise PersistenceError(f"database {self.display_name} has no {table.name!r} table; "
+                                       "has a tradecast bot ever used it?")
             present = {column["name"] for column in inspector.get_columns(table.name)}
             missing = [column.name for column in table.columns if column.name not in present]
             if missing:

@@ -214,10 +214,7 @@ def list_strategies(config_or_path: Any = None) -> list[tuple[str, str]]:
     ``config_or_path`` is a config (its strategy path is used), a directory or file path, or None
     (``user_data/strategies``). Files that fail to import are skipped with a warning.
     """
-    if isinstance(config_or_path, str | Path):
-        location = Path(config_or_path)
-    else:
-        location = _user_location(config_or_path, None)
+    location = Path(config_or_path) if isinstance(config_or_path, str | Path) else _user_location(config_or_path, None)
     found = [(name, path) for name, _, path in _scan_user_files(location)]
     found.extend((name, file) for name, (_, file) in sorted(_builtin_strategies().items()))
     return found

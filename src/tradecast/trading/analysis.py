@@ -1,0 +1,157 @@
+"""Refresh candles and run the strategy over them without blocking the event loop.
+
+Candles are fetched concurrently (bounded), then analysed in a worker thread in small batches: after each
+batch the event loop gets the results back, stores them, tells the listeners (the producer hub, the engine)
+and only then starts the next batch. So the first pairs are traded on while later ones are still analysed,
+and the loop stays free for the API and the websockets throughout.
+
+A strategy error for one pair is logged once per pair and kind of error, and that pair is skipped; the others
+go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from tradecast.core.errors import ConfigError, StrategyError, TransientError
+from tradecast.core.timeframes import timeframe_to_seconds
+
+log = logging.getLogger("tradecast.analysis")
+
+#: how many candles a pair keeps (and how many the first fetch asks for)
+DEFAULT_CANDLE_LIMIT = 1000
+#: how many pairs one worker-thread hop analyses
+BATCH_SIZE = 20
+#: how many candle requests may be in flight at once
+FETCH_CONCURRENCY = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Analyzed:
+    """One pair's analysis result."""
+
+    pair: str
+    timeframe: str
+    frame: pd.DataFrame
+    new_candle: bool
+    analyzed_at: datetime
+
+
+AnalyzedListener = Callable[[Analyzed], Any]
+
+
+class AnalysisPipeline:
+    """Candle refresh plus strategy analysis for a set of pairs."""
+
+    def __init__(self, *, market: Any, strategy: Any, candles: Any, analyzed: Any,
+                 candle_limit: int = DEFAULT_CANDLE_LIMIT) -> None:
+        self.market = market
+        self.strategy = strategy
+        self.candles = candles
+        self.analyzed = analyzed
+        self.candle_limit = max(candle_limit, int(getattr(strategy, "startup_candle_count", 0) or 0) + 50)
+        self._last_candle: dict[str, Any] = {}
+        self._reported: set[tuple[str, str]] = set()
+        self._fetch_gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+    # ---------------------------------------------------------------- candles
+    async def refresh(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Bring the stored candles of each (pair, timeframe) up to date; returns those that succeeded."""
+        targets = list(dict.fromkeys(pairs))
+        results = await asyncio.gather(*(self._refresh_one(pair, tf) for pair, tf in targets))
+        return [target for target, ok in zip(targets, results, strict=True) if ok]
+
+    async def _refresh_one(self, pair: str, timeframe: str) -> bool:
+        async with self._fetch_gate:
+            try:
+                stored = self.candles.get(pair, timeframe)
+                if stored is None or stored.empty:
+                    frame = await self.market.fetch_ohlcv(pair, timeframe, limit=self.candle_limit)
+                else:
+                    frame = await self._fetch_newer(pair, timeframe, stored)
+            except (TransientError, ConfigError) as exc:
+                self._report_once(pair, "fetch", f"{pair}: candles not refreshed: {exc}")
+                return False
+            except Exception as exc:  # an adapter bug must not stop the other pairs
+                self._report_once(pair, "fetch", f"{pair}: candles not refreshed: {type(exc).__name__}: {exc}")
+                return False
+            # a simulated market computes candles in this thread: yield so the loop never stalls for long
+            await asyncio.sleep(0)
+        self.candles.set(pair, timeframe, frame)
+        return True
+
+    async def _fetch_newer(self, pair: str, timeframe: str, stored: pd.DataFrame) -> pd.DataFrame:
+        last = stored["date"].iloc[-1].to_pydatetime()
+        missing = (self.market.clock.now() - last).total_seconds() / timeframe_to_seconds(timeframe)
+        if missing >= self.candle_limit:
+            return await self.market.fetch_ohlcv(pair, timeframe, limit=self.candle_limit)
+        if missing < 2:  # the newest closed candle is already stored
+            return stored
+        newer = await self.market.fetch_ohlcv(pair, timeframe, since=last, limit=int(missing) + 2)
+        merged = pd.concat([stored[stored["date"] < newer["date"].iloc[0]], newer]) if not newer.empty else stored
+        return merged.tail(self.candle_limit).reset_index(drop=True)
+
+    # --------------------------------------------------------------- analysis
+    def wants_analysis(self, pair: str, frame: pd.DataFrame) -> bool:
+        """True when the pair has a new closed candle, or always without ``process_only_new_candles``."""
+        if frame is None or frame.empty:
+            return False
+        if not getattr(self.strategy, "process_only_new_candles", True):
+            return True
+        return self._last_candle.get(pair) != frame["date"].iloc[-1]
+
+    async def analyze(self, pairs: Sequence[str], on_result: AnalyzedListener, *, force: bool = False) -> int:
+        """Analyse the pairs that need it, in worker-thread batches; ``on_result`` runs in the loop."""
+        timeframe = self.strategy.timeframe
+        work = []
+        for pair in pairs:
+            frame = self.candles.get(pair, timeframe)
+            if frame is not None and (force or self.wants_analysis(pair, frame)):
+                work.append((pair, frame))
+        done = 0
+        for start in range(0, len(work), BATCH_SIZE):
+            batch = work[start:start + BATCH_SIZE]
+            results = await asyncio.to_thread(self._analyze_batch, batch)
+            for pair, result in results:
+                if isinstance(result, Exception):
+                    self._report_once(pair, type(result).__name__, f"{pair}: analysis skipped: {result}")
+                    continue
+                outcome = self._store(pair, timeframe, result)
+                done += 1
+                maybe = on_result(outcome)
+                if asyncio.iscoroutine(maybe):
+                    await maybe
+        return done
+
+    def _analyze_batch(self, batch: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        for pair, frame in batch:
+            try:
+                out.append((pair, self.strategy.analyze(frame, {"pair": pair})))
+            except StrategyError as exc:
+                out.append((pair, exc))
+            except Exception as exc:  # the strategy wraps user errors; anything else is still isolated
+                out.append((pair, StrategyError(f"{type(exc).__name__}: {exc}")))
+        return out
+
+    def _store(self, pair: str, timeframe: str, frame: pd.DataFrame) -> Analyzed:
+        last_date = frame["date"].iloc[-1] if not frame.empty else None
+        new_candle = self._last_candle.get(pair) != last_date
+        self._last_candle[pair] = last_date
+        now = self.market.clock.now()
+        self.analyzed.set(pair, timeframe, frame, now)
+        self._reported = {key for key in self._reported if key[0] != pair}
+        return Analyzed(pair=pair, timeframe=timeframe, frame=frame, new_candle=new_candle, analyzed_at=now)
+
+    def _report_once(self, pair: str, kind: str, message: str) -> None:
+        key = (pair, kind)
+        if key not in self._reported:
+            self._reported.add(key)
+            log.warning(message + " (the bot keeps running; logged once until it recovers)")
