@@ -17,7 +17,7 @@ import platform
 import time
 from datetime import UTC, datetime
 
-from tradecast.config import load_config_dict
+from tradecast.config import Config
 from tradecast.core.clock import FakeClock
 from tradecast.data.analyzed import AnalyzedStore
 from tradecast.data.candles import CandleStore
@@ -54,8 +54,8 @@ async def bench(count: int) -> tuple[float, float, float]:
     market = SimMarket(seed=42, clock=clock)
     await market.start()
     pairs = sorted(market.markets())[:count]
-    config = load_config_dict({"strategy": "ProducerStrategy", "stake_currency": "USDT",
-                               "exchange": {"name": "sim", "pair_whitelist": pairs[:1]}})
+    config = Config.model_validate({"strategy": "ProducerStrategy", "stake_currency": "USDT", "stake_amount": 10,
+                                    "max_open_trades": 3, "exchange": {"name": "sim", "pair_whitelist": pairs[:1]}})
     strategy = load_strategy("ProducerStrategy", config)
     pipeline = AnalysisPipeline(market=market, strategy=strategy, candles=CandleStore(), analyzed=AnalyzedStore(),
                                 candle_limit=1000)

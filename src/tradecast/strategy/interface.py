@@ -300,12 +300,15 @@ class IStrategy(ABC):
         metadata = dict(metadata or {})
         pair = metadata.get("pair", "?")
         frame = dataframe.copy()
+        created: set[str] = set()
         if not frame.empty:
             for hook in ("populate_indicators", "populate_entry_trend", "populate_exit_trend"):
+                if hook in _SIGNAL_HOOK_COLUMNS:
+                    created |= _prepare_signal_columns(frame, _SIGNAL_HOOK_COLUMNS[hook])
                 frame = self._run_hook(hook, frame, metadata, pair)
             if not self.disable_dataframe_checks:
                 self._check_result(dataframe, frame, pair)
-        frame = self._finalise_signals(frame)
+        frame = self._finalise_signals(frame, created)
         if not frame.empty and "date" in frame.columns:
             self._last_candle_seen[pair] = frame["date"].iloc[-1]
         return frame
@@ -343,8 +346,8 @@ class IStrategy(ABC):
             if after is None or not (after == before or (pd.isna(after) and pd.isna(before))):
                 raise fail("changed the close of the last candle")
 
-    def _finalise_signals(self, frame: pd.DataFrame) -> pd.DataFrame:
-        frame, has_short = finalise_signal_columns(frame)
+    def _finalise_signals(self, frame: pd.DataFrame, created: set[str] | None = None) -> pd.DataFrame:
+        frame, has_short = finalise_signal_columns(frame, created or set())
         if has_short and not self._short_warned:
             self._short_warned = True
             logger.warning(
@@ -361,3 +364,24 @@ class IStrategy(ABC):
         An empty frame gives ``(False, False, None, None, None)``.
         """
         return latest_signal(analyzed_df)
+
+
+#: the signal columns each hook writes; created (0 / None) before the hook runs
+_SIGNAL_HOOK_COLUMNS = {"populate_entry_trend": ("enter_long", "enter_tag"),
+                        "populate_exit_trend": ("exit_long", "exit_tag")}
+
+
+def _prepare_signal_columns(frame: pd.DataFrame, columns: tuple[str, str]) -> set[str]:
+    """Create a hook's signal columns up front when absent.
+
+    The usual ``dataframe.loc[condition, "enter_long"] = 1`` is several times slower in pandas when it has
+    to add the column (enlargement) than when it sets values in an existing one, and the result is the
+    same: 1 where the condition holds, 0 elsewhere.
+    """
+    created = {column for column in columns if column not in frame.columns}
+    flag, tag = columns
+    if flag in created:
+        frame[flag] = 0
+    if tag in created:
+        frame[tag] = pd.Series(None, index=frame.index, dtype=object)
+    return created

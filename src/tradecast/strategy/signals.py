@@ -20,23 +20,33 @@ _LEGACY_COLUMNS = {"buy": "enter_long", "sell": "exit_long", "buy_tag": "enter_t
 _SHORT_COLUMNS = ("enter_short", "exit_short")
 
 
-def finalise_signal_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """Normalise the signal columns of ``frame`` in place; returns ``(frame, any short signal present)``."""
+def finalise_signal_columns(frame: pd.DataFrame, created: frozenset[str] | set[str] = frozenset()
+                            ) -> tuple[pd.DataFrame, bool]:
+    """Normalise the signal columns of ``frame`` in place; returns ``(frame, any short signal present)``.
+
+    ``created`` names the signal columns the framework added (as 0 / None) before the hooks ran: a legacy
+    column (``buy``, ``sell``, ``buy_tag``) the strategy wrote wins over those placeholders.
+    """
     for legacy, column in _LEGACY_COLUMNS.items():
-        if legacy in frame.columns and column not in frame.columns:
-            frame = frame.rename(columns={legacy: column})
+        if legacy in frame.columns and (column not in frame.columns or column in created):
+            frame = frame.drop(columns=[column], errors="ignore").rename(columns={legacy: column})
     for column in ("enter_long", "exit_long"):
-        if column in frame.columns:
-            numeric = pd.to_numeric(frame[column], errors="coerce")
-            frame[column] = (numeric == 1).astype("int64")
-        else:
+        if column not in frame.columns:
             frame[column] = 0
+            continue
+        series = frame[column]
+        if series.dtype == "int64" and ((series.to_numpy() == 0) | (series.to_numpy() == 1)).all():
+            continue  # already clean: the common case, kept cheap
+        numeric = pd.to_numeric(series, errors="coerce")
+        frame[column] = (numeric == 1).astype("int64")
     for column in ("enter_tag", "exit_tag"):
-        if column in frame.columns:
-            values = frame[column].astype(object)
-            frame[column] = values.where(values.notna() & (values != ""), None)
-        else:
-            frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        if column not in frame.columns:
+            frame[column] = pd.Series(None, index=frame.index, dtype=object)
+            continue
+        values = frame[column].to_numpy(dtype=object, copy=True)
+        missing = pd.isna(values) | (values == "")
+        values[missing] = None  # one spelling of "no tag": None (not NaN, not "")
+        frame[column] = values
     has_short = any(
         column in frame.columns and bool((pd.to_numeric(frame[column], errors="coerce") == 1).any())
         for column in _SHORT_COLUMNS

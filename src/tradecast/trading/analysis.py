@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,8 +30,12 @@ log = logging.getLogger("tradecast.analysis")
 DEFAULT_CANDLE_LIMIT = 1000
 #: how many pairs one worker-thread hop analyses
 BATCH_SIZE = 20
-#: how many candle requests may be in flight at once
+#: how many candle requests may be in flight at once (network markets)
 FETCH_CONCURRENCY = 16
+#: a market that computes candles in-process (the sim) gets fewer at once, so one loop turn stays short
+LOCAL_FETCH_CONCURRENCY = 2
+#: how long the analysis thread may hold the GIL before the event loop gets it back (Python's default: 5 ms)
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +64,21 @@ class AnalysisPipeline:
         self.candle_limit = max(candle_limit, int(getattr(strategy, "startup_candle_count", 0) or 0) + 50)
         self._last_candle: dict[str, Any] = {}
         self._reported: set[tuple[str, str]] = set()
-        self._fetch_gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+        #: False when another part fills ``candles`` (a consumer with ``producer_data_only``): never fetch
+        self.fetch_candles = True
+        local = getattr(market, "name", "") == "sim"
+        self._fetch_gate = asyncio.Semaphore(LOCAL_FETCH_CONCURRENCY if local else FETCH_CONCURRENCY)
+        # the worker thread runs pandas for milliseconds at a time; a shorter switch interval lets the
+        # event loop (API, websockets, signals) take the GIL back sooner while analysis runs
+        if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
     # ---------------------------------------------------------------- candles
     async def refresh(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Bring the stored candles of each (pair, timeframe) up to date; returns those that succeeded."""
         targets = list(dict.fromkeys(pairs))
+        if not self.fetch_candles:
+            return [target for target in targets if self.candles.get(*target) is not None]
         results = await asyncio.gather(*(self._refresh_one(pair, tf) for pair, tf in targets))
         return [target for target, ok in zip(targets, results, strict=True) if ok]
 

@@ -53,8 +53,8 @@ class ProducerStrategy(IStrategy):
                 & (dataframe["tema"] > dataframe["tema"].shift(1))
                 & (dataframe["volume"] > 0)
             ),
-            ["enter_long", "enter_tag"],
-        ] = (1, "rsi_cross")
+            "enter_long",
+        ] = 1
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
@@ -64,6 +64,6 @@ class ProducerStrategy(IStrategy):
                 & (dataframe["tema"] > dataframe["bb_middleband"])
                 & (dataframe["volume"] > 0)
             ),
-            ["exit_long", "exit_tag"],
-        ] = (1, "rsi_high")
+            "exit_long",
+        ] = 1
         return dataframe
