@@ -128,8 +128,7 @@ def cmd_list_strategies(args: argparse.Namespace) -> int:
     from tradecast.strategy import list_strategies
 
     config = _load(args) if args.config else None
-    path = args.strategy_path or (getattr(config, "strategy_path", None) if config else None)
-    for name, location in list_strategies(config, path):
+    for name, location in list_strategies(args.strategy_path or config):
         print(f"{name:30s} {location}")
     return 0
 

@@ -212,7 +212,8 @@ class TradingEngine:
         self._check_entry_allowed(pair, forced, now)
         info = self.market.markets()[pair]
         order_types = self.strategy.order_types or {}
-        order_type = order_type or order_types.get("force_entry" if forced else "entry", "limit")
+        entry_type = order_types.get("entry", "limit")
+        order_type = order_type or (order_types.get("force_entry", entry_type) if forced else entry_type)
         if order_type not in ("market", "limit"):
             raise TradeRejected(f"order type must be market or limit, got {order_type!r}")
         ticker = await self.market.fetch_ticker(pair)
@@ -402,6 +403,7 @@ class TradingEngine:
             targets = [trade]
         for trade in targets:
             if trade.has_open_orders:
+                # an unfilled entry is simply cancelled (the trade disappears); a pending exit is replaced
                 await self.cancel_open_order(trade.id)  # type: ignore[arg-type]
             if trade.id in self.open_trades:
                 await self.exit(trade, "force_exit", order_type=order_type, amount=amount, forced=True, price=price)
