@@ -130,7 +130,9 @@ def _message_type(obj: dict[str, Any], known: type[MessageType] | type[RequestTy
         return known(raw_type)
     except ValueError:
         noun = "request" if known is RequestType else "message"
-        raise wire_error(ErrorKind.UNKNOWN_TYPE, f"Invalid {noun} type: {snippet(raw_type)}") from None
+        # freqtrade's producer writes the type bare (no quotes); match it for strings, show anything else
+        shown = raw_type[:64] if isinstance(raw_type, str) else snippet(raw_type)
+        raise wire_error(ErrorKind.UNKNOWN_TYPE, f"Invalid {noun} type: {shown}") from None
 
 
 def decode_message(

@@ -162,10 +162,10 @@ def _rows_by_columns(frame: pd.DataFrame) -> list[Any]:
 def _rows_by_matrix(frame: pd.DataFrame) -> list[Any]:
     """Rows from one object matrix, datetime-like columns patched to epoch ms (fast for short frames)."""
     matrix = frame.to_numpy(dtype=object)
-    for position, (_, column) in enumerate(frame.items()):
-        dtype = column.dtype
+    # look at dtypes first: boxing every column as a Series costs more than the whole encode of one row
+    for position, dtype in enumerate(frame.dtypes):
         if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind in "Mm":
-            matrix[:, position] = _cells(column)
+            matrix[:, position] = _cells(frame.iloc[:, position])
     return matrix.tolist()
 
 

@@ -1,0 +1,148 @@
+"""``/api/v1/message/ws``: the message websocket that consumers (and FreqUI) subscribe to.
+
+Enabled by ``api_server.enable_message_ws``. :func:`attach_producer` builds the producer hub and publisher
+for a bot, registers them as a bot component and returns the router to pass to
+``create_app(public_routers=...)`` (an empty list when the websocket is disabled).
+
+Authentication happens **before** the websocket is accepted: the token comes from the ``token`` query
+parameter (freqtrade's way) or an ``Authorization: Bearer`` header (kept out of URLs and proxy logs), and
+is checked with :func:`tradecast.api.auth.ws_token_ok` (constant-time ``ws_token`` match, or a valid access
+JWT). A refused client gets ``close(1008)`` before accept, which the server turns into an HTTP 403 at the
+handshake; the log names the client address, never the token. Text and binary JSON frames are accepted;
+permessage-deflate is negotiated by uvicorn when the client offers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from tradecast.api.auth import ws_token_ok
+from tradecast.fleet.hub import HubClosed, ProducerHub
+from tradecast.fleet.producer import Ended, ProducerPublisher
+
+__all__ = ["MESSAGE_WS_PATH", "ProducerComponent", "attach_producer", "message_ws_router"]
+
+log = logging.getLogger("tradecast.api.message_ws")
+
+MESSAGE_WS_PATH = "/api/v1/message/ws"
+#: how long closing a socket may wait for its peer (a peer that stopped reading never acknowledges)
+CLOSE_TIMEOUT_S = 1.0
+_CLOSE_REASONS = {1008: "slow consumer", 1001: "producer shutting down"}
+
+
+class _WsConnection:
+    """A FastAPI websocket as the :class:`tradecast.fleet.producer.Connection` the publisher serves."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._receive = websocket.receive
+        self._send = websocket.send
+        self.close_code: int | None = None
+
+    async def recv(self) -> str | bytes | None:
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self.close_code = message.get("code")
+            return None
+        text = message.get("text")
+        return text if text is not None else message.get("bytes") or b""
+
+    async def send(self, data: str | bytes) -> None:
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        await self._send({"type": "websocket.send", "text": data})
+
+
+def _token(websocket: WebSocket) -> list[str]:
+    """The candidate tokens: the Bearer header first, then ``?token=``."""
+    found: list[str] = []
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        found.append(value.strip())
+    query = websocket.query_params.get("token")
+    if query:
+        found.append(query)
+    return found
+
+
+def _peer(websocket: WebSocket) -> str:
+    client = websocket.client
+    return f"{client.host}:{client.port}" if client else "unknown"
+
+
+def message_ws_router(publisher: ProducerPublisher) -> APIRouter:
+    """The router with the websocket route, serving connections through ``publisher``."""
+    router = APIRouter()
+
+    @router.websocket(MESSAGE_WS_PATH)
+    async def message_ws(websocket: WebSocket) -> None:
+        auth = websocket.app.state.auth
+        peer = _peer(websocket)
+        if not any(ws_token_ok(token, auth.api_config, auth.jwt_key) for token in _token(websocket)):
+            log.warning("message ws: refused connection from %s: bad token", peer.rsplit(":", 1)[0])
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        log.info("message ws: %s connected", peer)
+        conn = _WsConnection(websocket)
+        try:
+            ended = await publisher.serve(conn, peer)
+        except HubClosed:
+            ended = Ended("producer shutting down", close_code=1001)
+        if ended.by_client:
+            log.info("message ws: %s disconnected: %s (code %s)", peer, ended.reason, conn.close_code)
+            return
+        log.info("message ws: %s disconnected: %s", peer, ended.reason)
+        if websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await websocket.close(code=ended.close_code, reason=_CLOSE_REASONS.get(ended.close_code, ""))
+
+    return router
+
+
+class ProducerComponent:
+    """The producer as a bot component: starts the whitelist watch, and on stop disconnects subscribers."""
+
+    name = "message_ws"
+
+    def __init__(self, publisher: ProducerPublisher) -> None:
+        self.publisher = publisher
+
+    async def start(self) -> None:
+        await self.publisher.start()
+
+    async def stop(self) -> None:
+        await self.publisher.stop()
+
+
+def attach_producer(bot: Any, hub: ProducerHub | None = None) -> list[APIRouter]:
+    """Make ``bot`` a producer when ``api_server.enable_message_ws`` is set.
+
+    Registers the publisher on the bot's listeners, adds a :class:`ProducerComponent` and a ``message_ws``
+    health reporter, and returns ``[router]`` for ``create_app(public_routers=...)``; returns ``[]`` when
+    the message websocket is disabled.
+    """
+    if not getattr(bot.config.api_server, "enable_message_ws", False):
+        return []
+    hub = hub or ProducerHub()
+    publisher = ProducerPublisher(bot, hub)
+    bot.add_component(ProducerComponent(publisher))
+    reporters = getattr(bot, "health_reporters", None)
+    if isinstance(reporters, dict):
+        reporters["message_ws"] = lambda: _health(hub)
+    return [message_ws_router(publisher)]
+
+
+def _health(hub: ProducerHub) -> dict[str, Any]:
+    stats = hub.stats()
+    return {
+        "subscribers": stats["subscribers"],
+        "slow_disconnects": stats["slow_disconnects"],
+        "dropped": sum(s["dropped"] for s in stats["per_subscriber"]),
+    }
