@@ -212,6 +212,7 @@ def _demo(sender: SignalSender, args: argparse.Namespace, config: Any) -> tuple[
                 "expected": expected,
                 "got": got or "unresolved",
                 "detail": outcome.get("detail") if outcome else None,
+                "trade_id": int(outcome["trade_id"]) if outcome and outcome.get("trade_id") else None,
                 "ok": got == expected,
             }
         )

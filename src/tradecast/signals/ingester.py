@@ -50,6 +50,7 @@ from tradecast.signals.outcome import (
     text,
 )
 from tradecast.signals.schema import RateLimiter, Signal, screen_entry
+from tradecast.signals.testhooks import crash_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +295,7 @@ class SignalIngester:
             self._failed_entries.add(entry_id)
             log.exception("external signals: executing %s failed; left pending for the next start", signal_id)
             return
+        crash_after_commit(signal_id, outcome.status)  # test hook; does nothing unless asked to
         # The bot's own refusals and duplicates are dead-lettered like ours, under a stable reason code.
         code = {"duplicate": "duplicate", "rejected": "trade_rejected"}.get(outcome.status, outcome.status)
         detail = outcome.reason or ""
