@@ -1,4 +1,4 @@
-"""``tradecast demo``: bots paper-trading on the simulated market, with their logs interleaved.
+"""``tradecast demo``: a producer and a consumer paper-trading on the simulated market, logs interleaved.
 
 Each bot is its own process (one event loop per bot), started with ``python -m tradecast trade``. The demo
 writes their configs under ``--dir`` so the user can look at them, copy them, or run one bot by hand.
@@ -97,6 +97,21 @@ def run_demo(directory: Path, *, speed: float = 60.0, duration_s: float = 0.0) -
     return code
 
 
-def demo_layout(directory: Path, speed: float) -> list[tuple[str, dict[str, Any]]]:
-    """Which bots the demo runs: one bot trading the example strategy."""
-    return [("bot", demo_bot_config(directory, "bot", speed=speed, port=8080, strategy="ProducerStrategy"))]
+def demo_layout(directory: Path, speed: float, base_port: int = 8080) -> list[tuple[str, dict[str, Any]]]:
+    """Which bots the demo runs: a producer analysing the pairs and a consumer trading on its frames.
+
+    Both use the same sim seed and speed, so they agree on candle dates; the consumer computes nothing
+    itself (``producer_data_only``) and reacts as soon as each analysed candle arrives.
+    """
+    producer = demo_bot_config(directory, "producer", speed=speed, port=base_port, strategy="ProducerStrategy")
+    token = producer["api_server"]["ws_token"]
+    consumer = demo_bot_config(directory, "consumer", speed=speed, port=base_port + 1, strategy="ConsumerStrategy",
+                               extra={"external_message_consumer": {
+                                   "enabled": True,
+                                   "producers": [{"name": "default", "host": "127.0.0.1", "port": base_port,
+                                                  "ws_token": token}],
+                                   "producer_data_only": True,
+                                   "sleep_time": 5,
+                               }})
+    consumer["api_server"]["enable_message_ws"] = False
+    return [("producer", producer), ("consumer", consumer)]
