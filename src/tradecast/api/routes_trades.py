@@ -23,6 +23,8 @@ __all__ = ["trades_router"]
 trades_router = APIRouter(prefix="/api/v1", tags=["trades"])
 
 MAX_PAGE = 500
+#: the largest id or offset SQL databases (64-bit integers) and the JSON answers can hold
+MAX_OFFSET = 2**63 - 1
 
 
 def _open_trades(bot: Any) -> list[Trade]:
@@ -51,7 +53,8 @@ async def status(bot: BotDep) -> list[dict[str, Any]]:
     trades = _open_trades(bot)
     rates = await current_rates(bot, trades)
     now = bot_now(bot)
-    return [open_trade_to_dict(t, rates.get(t.id or -1), now=now, precision=_precision(bot, t.pair))
+    markets = bot.market.markets()  # once per request: the sim market builds this dict on every call
+    return [open_trade_to_dict(t, rates.get(t.id or -1), now=now, precision=markets.get(t.pair))
             for t in trades]
 
 
@@ -59,7 +62,7 @@ async def status(bot: BotDep) -> list[dict[str, Any]]:
 async def trades(
     bot: BotDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     order_by_id: bool = True,
 ) -> dict[str, Any]:
     """Closed trades, a page at a time: by id ascending (or newest close first with ``order_by_id=false``).
@@ -79,11 +82,14 @@ async def trades(
 
     found, total = await bot.db.run(page)
     now = bot_now(bot)
-    rows = [trade_to_dict(t, now=now, precision=_precision(bot, t.pair)) for t in found]
+    markets = bot.market.markets()
+    rows = [trade_to_dict(t, now=now, precision=markets.get(t.pair)) for t in found]
     return {"trades": rows, "trades_count": len(rows), "offset": offset, "total_trades": total}
 
 
 async def _find_trade(bot: Any, trade_id: int) -> Trade | None:
+    if not -MAX_OFFSET - 1 <= trade_id <= MAX_OFFSET:
+        return None  # no database id is that large (SQL integers are 64-bit)
     trade = bot.engine.open_trades.get(trade_id)
     if trade is None:
         trade = await bot.db.run(bot.repo.get_trade, trade_id)

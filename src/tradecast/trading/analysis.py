@@ -29,7 +29,7 @@ log = logging.getLogger("tradecast.analysis")
 #: how many candles a pair keeps (and how many the first fetch asks for)
 DEFAULT_CANDLE_LIMIT = 1000
 #: how many pairs one worker-thread hop analyses
-BATCH_SIZE = 20
+BATCH_SIZE = 10
 #: how many candle requests may be in flight at once (network markets)
 FETCH_CONCURRENCY = 16
 #: a market that computes candles in-process (the sim) gets fewer at once, so one loop turn stays short
@@ -64,8 +64,10 @@ class AnalysisPipeline:
         self.candle_limit = max(candle_limit, int(getattr(strategy, "startup_candle_count", 0) or 0) + 50)
         self._last_candle: dict[str, Any] = {}
         self._reported: set[tuple[str, str]] = set()
-        #: False when another part fills ``candles`` (a consumer with ``producer_data_only``): never fetch
+        #: False when another part fills ``candles`` (a consumer with ``producer_data_only``): never fetch,
+        #: and the loop analyses a pair only when its stored frame was replaced since its last analysis
         self.fetch_candles = True
+        self._fed_input: dict[str, pd.DataFrame] = {}
         local = getattr(market, "name", "") == "sim"
         self._fetch_gate = asyncio.Semaphore(LOCAL_FETCH_CONCURRENCY if local else FETCH_CONCURRENCY)
         # the worker thread runs pandas for milliseconds at a time; a shorter switch interval lets the
@@ -117,6 +119,8 @@ class AnalysisPipeline:
         """True when the pair has a new closed candle, or always without ``process_only_new_candles``."""
         if frame is None or frame.empty:
             return False
+        if not self.fetch_candles:  # candles fed by another part: analyse when that part stored new ones
+            return self._fed_input.get(pair) is not frame
         if not getattr(self.strategy, "process_only_new_candles", True):
             return True
         return self._last_candle.get(pair) != frame["date"].iloc[-1]
@@ -129,6 +133,8 @@ class AnalysisPipeline:
             frame = self.candles.get(pair, timeframe)
             if frame is not None and (force or self.wants_analysis(pair, frame)):
                 work.append((pair, frame))
+                if not self.fetch_candles:
+                    self._fed_input[pair] = frame
         done = 0
         for start in range(0, len(work), BATCH_SIZE):
             batch = work[start:start + BATCH_SIZE]
@@ -142,6 +148,7 @@ class AnalysisPipeline:
                 maybe = on_result(outcome)
                 if asyncio.iscoroutine(maybe):
                     await maybe
+                await asyncio.sleep(0)  # one pair's decisions per loop turn: API and websockets stay responsive
         return done
 
     def _analyze_batch(self, batch: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, Any]]:

@@ -119,3 +119,15 @@ async def test_rest_client_against_the_server(app_factory) -> None:
 async def test_bad_host_is_a_config_error(app_factory) -> None:
     with pytest.raises(ConfigError, match="must be an IP address"):
         await ApiServer(app_factory(), "localhost", 0).start()
+
+
+async def test_listening_socket_is_tcp_so_responses_skip_nagle(app_factory) -> None:
+    """asyncio switches Nagle off only on sockets whose proto is TCP; with proto 0 every small answer waited
+    for the peer's delayed ACK (~40 ms on loopback)."""
+    from tradecast.api.server import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
