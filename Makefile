@@ -18,9 +18,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tradecast demo
 
-## make test: install, start Redis if none is running, lint, then run the whole suite
+## make test: install, start Redis if none is running, create .venv-freqtrade once (interop tests; skipped
+## when PyPI is unreachable), lint, then run the whole suite
 test: $(STAMP)
 	@bash scripts/ensure-redis.sh
+	@bash scripts/freqtrade-venv.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q -p no:cacheprovider
 
