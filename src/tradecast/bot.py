@@ -156,6 +156,18 @@ class Bot:
         self.last_process = self.clock.now()
         self._heartbeat()
 
+    async def analyze_now(self, pairs: list[str]) -> int:
+        """Analyse ``pairs`` right away and let the engine decide (new producer data arrived).
+
+        Refreshes those pairs' candles first (a no-op when the pipeline does not fetch), then analyses them
+        even without a new candle. Returns how many pairs were analysed; nothing happens while stopped.
+        """
+        if self.state != "running" or not pairs:
+            return 0
+        timeframe = self.strategy.timeframe
+        await self.pipeline.refresh([(pair, timeframe) for pair in pairs])
+        return await self.pipeline.analyze(pairs, self._on_analyzed, force=True)
+
     def _informative_pairs(self) -> list[tuple[str, str]]:
         try:
             extra = self.strategy.informative_pairs() or []
