@@ -115,6 +115,7 @@ class ProducerClient:
         connect: Callable[..., Any] = websockets.connect,
         on_connect: Callable[[str], Any] | None = None,
         rng: Any = None,
+        has_data: Callable[[str], bool] | None = None,
     ) -> None:
         self.name: str = producer_cfg.name
         self.url = message_ws_url(producer_cfg.host, producer_cfg.port, producer_cfg.secure, producer_cfg.ws_token)
@@ -127,6 +128,8 @@ class ProducerClient:
         self.initial_limit: int | None = consumer_cfg.initial_candle_limit or None
         self._on_message = on_message
         self._on_connect = on_connect
+        #: does the consumer already hold a frame for this pair? (a one-row answer then is a broadcast)
+        self._has_data: Callable[[str], bool] = has_data or (lambda pair: False)
         self._clock: Clock = clock or LiveClock()
         self._connect = connect
         self._rng = rng
@@ -354,16 +357,22 @@ class ProducerClient:
         """Does this frame answer one of our requests? A one-row frame only when one row was asked for.
 
         Broadcasts carry one row, so a one-row frame arriving while a longer reply is due is taken for a
-        broadcast (a reply it really was costs one more request at the next candle, never a loop).
+        broadcast (a reply it really was costs one more request at the next candle, never a loop) -- unless
+        nothing is stored for the pair yet: then the producer simply holds one row (a new listing), and
+        taking its answer as a broadcast would leave the pair, and the sync, waiting forever.
         """
+        def one_row_reply_ok() -> bool:  # only asked while a reply is owed: the common broadcast stays cheap
+            return rows != 1 or not self._has_data(pair)
+
         limits = self._pair_pending.get(pair)
         if limits:
             for index, limit in enumerate(limits):
-                if rows != 1 or limit == 1:
+                if limit == 1 or one_row_reply_ok():
                     del limits[index]
                     return True
         owed = self._all_pending is None or pair in self._all_pending
-        if self._all_requested and pair not in self._all_replied and owed and (rows != 1 or self.initial_limit == 1):
+        if self._all_requested and pair not in self._all_replied and owed and (
+                self.initial_limit == 1 or one_row_reply_ok()):
             self._all_replied.add(pair)
             if self._all_pending is not None:
                 self._all_pending.discard(pair)

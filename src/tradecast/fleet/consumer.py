@@ -57,6 +57,12 @@ class ConsumerService:
 
     name = "external_message_consumer"
 
+    def _holder(self, producer: str) -> Callable[[str], bool]:
+        """``pair -> bool``: is a frame of this producer stored for the pair at our timeframe?"""
+        def has_data(pair: str) -> bool:
+            return self.store.entry(producer, pair, self.bot.strategy.timeframe) is not None
+        return has_data
+
     def __init__(
         self,
         bot: Any,
@@ -78,7 +84,10 @@ class ConsumerService:
         options: dict[str, Any] = {"clock": self.clock, "on_connect": self._on_connect, "rng": rng}
         if connect is not None:
             options["connect"] = connect
-        self.clients = {p.name: ProducerClient(p, config, self._on_message, **options) for p in config.producers}
+        self.clients = {
+            p.name: ProducerClient(p, config, self._on_message, has_data=self._holder(p.name), **options)
+            for p in config.producers
+        }
         self.producer_data_only = bool(getattr(config, "producer_data_only", False))
         self.outcomes: Counter[str] = Counter()
         self.ignored: Counter[str] = Counter()

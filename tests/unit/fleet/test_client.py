@@ -235,3 +235,23 @@ async def test_gap_request_reply_is_marked_as_reply(producer):
     finally:
         await client.stop()
     assert sink.frames()[2:] == [("ETH/USDT", 3, True), ("ETH/USDT", 1, False)]
+
+
+def test_a_one_row_reply_for_a_pair_with_no_data_counts_as_the_reply() -> None:
+    """A producer holding a single analysed row (a new listing) answers with one row; taking that for a
+    broadcast left the pair -- and the whole sync -- pending forever (found against real freqtrade)."""
+    from types import SimpleNamespace
+
+    from tradecast.fleet.client import ProducerClient
+
+    producer = SimpleNamespace(name="p", host="127.0.0.1", port=8080, secure=False, ws_token="t")
+    consumer = SimpleNamespace(message_size_limit=8, wait_timeout=30, ping_timeout=10, sleep_time=10,
+                               initial_candle_limit=1500)
+    stored: set[str] = set()
+    client = ProducerClient(producer, consumer, lambda *a: None, has_data=lambda pair: pair in stored)
+    client._all_requested = True
+    client._all_pending = {"NEW/USDT", "OLD/USDT"}
+    stored.add("OLD/USDT")
+    assert client._is_reply("NEW/USDT", 1)  # nothing stored: the one row is the reply
+    assert not client._is_reply("OLD/USDT", 1)  # data stored: a one-row frame is a broadcast
+    assert client._is_reply("OLD/USDT", 1500)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-import time
 import types
 from datetime import UTC, datetime, timedelta
 
@@ -209,14 +208,3 @@ def test_default_clock_is_scaled_from_midnight(monkeypatch: pytest.MonkeyPatch) 
     # speed 1: simulated time is wall time whatever the epoch, so candle dates are real dates
     real = SimMarket(speed=1, epoch=datetime(2020, 1, 1, tzinfo=UTC))
     assert real.clock.timestamp() == pytest.approx(wall + 1.0)
-
-
-def test_one_pair_thousand_candles_is_fast() -> None:
-    sim = market()
-    sim.candles("BTC/USDT", "5m", limit=1000)  # warm up numpy
-    timings = []
-    for i in range(5):
-        start = time.process_time()
-        SimMarket(clock=FakeClock(NOW + timedelta(hours=i))).candles("BTC/USDT", "5m", limit=1000)
-        timings.append(time.process_time() - start)
-    assert sorted(timings)[2] < 0.05
