@@ -14,7 +14,14 @@ from fastapi import APIRouter, Query
 
 from tradecast.api.deps import BotDep, bot_now, current_rates, not_found
 from tradecast.api.serializers import open_trade_to_dict, trade_to_dict
-from tradecast.api.stats import exit_stats, performance, period_profit, profit_summary, tag_performance
+from tradecast.api.stats import (
+    balance_history,
+    exit_stats,
+    performance,
+    period_profit,
+    profit_summary,
+    tag_performance,
+)
 from tradecast.core.errors import TradeRejected
 from tradecast.model import Trade
 
@@ -190,6 +197,13 @@ async def profit_all(bot: BotDep) -> dict[str, Any]:
     """Newer FreqUI's profit view: ``all`` and ``long`` (the same: tradecast trades long only)."""
     summary = await _profit(bot)
     return {"all": summary, "long": summary, "short": None}
+
+
+@trades_router.get("/historic_balance")
+async def historic_balance(bot: BotDep) -> dict[str, Any]:
+    """The balance curve FreqUI's dashboard draws: starting balance, then the balance after each closed trade."""
+    closed = await bot.db.run(bot.repo.trades, is_open=False)
+    return balance_history(closed, float(bot.config.dry_run_wallet), bot.started_at)
 
 
 @trades_router.get("/performance")

@@ -288,3 +288,20 @@ def exit_stats(trades: Iterable[Trade]) -> dict[str, Any]:
         "exit_reasons": dict(reasons),
         "durations": {k: (_mean(v) if v else None) for k, v in durations.items()},
     }
+
+
+def balance_history(closed: list[Any], starting_balance: float, start: datetime | None) -> dict[str, Any]:
+    """``/historic_balance``: the quote balance after each closed trade, in freqtrade's column layout.
+
+    freqtrade samples its wallet into a table; tradecast derives the same curve from the trades (the wallet
+    is derived from them anyway), so ``capture_start_ts`` is 0: all of it is reconstructed.
+    """
+    rows: list[list[Any]] = []
+    balance = starting_balance
+    if start is not None:
+        rows.append([start.isoformat(), int(start.timestamp() * 1000), balance])
+    for trade in sorted(closed, key=lambda t: (t.close_date, t.id or 0)):
+        balance += trade.close_profit_abs or 0.0
+        rows.append([trade.close_date.isoformat(), int(trade.close_date.timestamp() * 1000), balance])
+    return {"columns": ["date", "__date_ts", "total_quote"], "data": rows, "length": len(rows),
+            "capture_start_ts": 0}

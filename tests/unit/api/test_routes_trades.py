@@ -54,6 +54,14 @@ async def test_trade_lifecycle_and_profit_views_agree(rest: RestHarness) -> None
     expected = trade.amount * bid * (1 - trade.fee_close) - trade.open_trade_value
     assert profit_abs == pytest.approx(expected)
 
+    balance_curve = (await client.get("/api/v1/historic_balance")).json()
+    assert balance_curve["columns"] == ["date", "__date_ts", "total_quote"]
+    assert balance_curve["length"] == len(balance_curve["data"]) == 2  # bot start, then after the one close
+    start_row, closed_row = balance_curve["data"]
+    assert start_row[2] == bot.config.dry_run_wallet
+    assert closed_row[2] == pytest.approx(bot.config.dry_run_wallet + profit_abs)
+    assert closed_row[1] == int(rest.clock.now().timestamp() * 1000)
+
     profit = (await client.get("/api/v1/profit")).json()
     assert profit["closed_trade_count"] == 1 and profit["trade_count"] == 1
     assert profit["profit_closed_coin"] == pytest.approx(profit_abs)
