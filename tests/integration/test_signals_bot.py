@@ -234,7 +234,9 @@ def test_duplicate_ids_trade_once(bot) -> None:
 def test_expired_signals_are_rejected_not_executed(bot) -> None:
     bot.start()
     stale = bot.sender.send("BTC/USDT", "buy", timestamp=datetime.now(UTC) - timedelta(seconds=31))
-    short = bot.sender.send("ETH/USDT", "buy", ttl_s=0.001)
+    # its own ttl (1 s) is shorter than its age (2 s), though the bot's default (30 s) would accept it; a
+    # "ttl_s=0.001, sent now" signal was racy: the bot can read it within a millisecond of XADD
+    short = bot.sender.send("ETH/USDT", "buy", ttl_s=1, timestamp=datetime.now(UTC) - timedelta(seconds=2))
     fresh = bot.sender.send("SOL/USDT", "buy")
     found = bot.outcomes([stale, short, fresh])
     assert [(found[i]["status"], found[i]["reason"]) for i in (stale, short)] == [("rejected", "expired")] * 2
