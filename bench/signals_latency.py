@@ -5,9 +5,10 @@ Prints one table:
 * latency from XADD to the paper order being recorded (the trade + signal record committed to SQLite),
   p50 / p99 / max over ``--latency-signals`` signals sent one at a time (buy/sell cycling over 5 pairs)
   to a complete in-process bot (bot loop running, ingester attached as in ``tradecast trade``);
-* sustained signals per second: ``--burst`` signals (buy/sell, each one a trade write) queued in the
-  stream, then drained by the bot; every one is validated, checked, executed and recorded, and its
-  outcome written and acknowledged in Redis;
+* sustained signals per second: ``--burst`` signals queued in the stream, then drained by the bot; every
+  one is validated, checked, executed and recorded, and its outcome written and acknowledged in Redis.
+  Four mixes: buy/sell (each one opens or closes a trade), holds (recorded), sells with no open trade
+  (refused by the engine, recorded) and expired signals (dead-lettered, no database);
 * resident memory (VmRSS and peak VmHWM) of a ``tradecast trade`` process running ExecutionOnlyStrategy
   with 5 pairs, after it handled a few signals.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import signal
@@ -79,20 +81,38 @@ def actions(count: int) -> list[tuple[str, str]]:
 
 
 class Recorder:
-    """Wraps ``repo.commit`` (DB thread) to note when each signal's record was committed."""
+    """Wraps ``repo.commit`` / ``repo.end_batch`` to note when each signal's record was committed.
+
+    Inside a batch (``repo.begin_batch``) a record is durable only when the batch commits, so it is stamped
+    then, not when its savepoint was written.
+    """
 
     def __init__(self, repo: Any) -> None:
         self.done: dict[str, float] = {}
         self.events: dict[str, threading.Event] = {}
-        self._commit = repo.commit
-        repo.commit = self.commit
+        self._repo = repo
+        self._in_batch: list[str] = []
+        self._commit, self._end_batch = repo.commit, repo.end_batch
+        repo.commit, repo.end_batch = self.commit, self.end_batch
 
     def commit(self, *args: Any, **kwargs: Any) -> None:
         self._commit(*args, **kwargs)
+        ids = [record.signal_id for record in kwargs.get("signals", ())]
+        if self._repo.database.in_batch:
+            self._in_batch.extend(ids)
+        else:
+            self._stamp(ids)
+
+    def end_batch(self, *args: Any, **kwargs: Any) -> None:
+        ids, self._in_batch = self._in_batch, []
+        self._end_batch(*args, **kwargs)
+        self._stamp(ids)
+
+    def _stamp(self, ids: list[str]) -> None:
         now = time.perf_counter()
-        for record in kwargs.get("signals", ()):
-            self.done[record.signal_id] = now
-            event = self.events.get(record.signal_id)
+        for signal_id in ids:
+            self.done[signal_id] = now
+            event = self.events.get(signal_id)
             if event is not None:
                 event.set()
 
@@ -150,6 +170,8 @@ async def measure_throughput(config: Config, count: int, mix: str) -> tuple[floa
             sender.send(pair, action, id=f"tp-{i}")
         elif mix == "holds":
             sender.send(pair, "hold", id=f"tp-{i}")
+        elif mix == "refused":  # sells with no open trade: refused by the engine, recorded in the DB
+            sender.send(pair, "sell", id=f"tp-{i}")
         else:
             sender.send(pair, action, id=f"tp-{i}", timestamp=stale)
         payloads.append(client.xrange(section.stream, min=sender.last_entry_id, max=sender.last_entry_id)[0][1])
@@ -166,17 +188,17 @@ async def measure_throughput(config: Config, count: int, mix: str) -> tuple[floa
         acked = 0
         ack = ingester._ack
 
-        async def counting_ack(*args: Any) -> None:  # every entry ends with one acknowledgement
+        async def counting_ack(acks: list[Any]) -> None:  # every entry ends acknowledged (in batches)
             nonlocal acked
-            await ack(*args)
-            acked += 1
+            await ack(acks)
+            acked += len(acks)
             if acked >= count:
                 drained.set()
 
         ingester._ack = counting_ack
         await drained.wait()
         elapsed = time.perf_counter() - start
-        counted = {k: ingester.counters[k] for k in ("executed", "ignored") if ingester.counters[k]}
+        counted = {k: ingester.counters[k] for k in ("executed", "ignored", "failed") if ingester.counters[k]}
         return count / elapsed, {**counted, **ingester.rejected}
 
     rate = await run_bot(config, body)
@@ -218,6 +240,8 @@ def main() -> int:
     parser.add_argument("--latency-signals", type=int, default=1000)
     parser.add_argument("--burst", type=int, default=10_000)
     args = parser.parse_args()
+    # the expired and refused mixes log a warning every 100 rejections; expected here, and noisy
+    logging.getLogger("tradecast.signals").setLevel(logging.ERROR)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(args.redis_url)
     try:
@@ -231,7 +255,7 @@ def main() -> int:
                 )
             )
             rates = {}
-            for mix in ("trades", "holds", "expired"):
+            for mix in ("trades", "holds", "refused", "expired"):
                 mix_dir = tp_dir / mix
                 mix_dir.mkdir()
                 rates[mix] = asyncio.run(
@@ -249,7 +273,7 @@ def main() -> int:
     p99 = lat_ms[min(len(lat_ms) - 1, int(len(lat_ms) * 0.99))]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
+        f"{platform.system()} {platform.release()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(f"{'measure':52s} {'value':>14s}  target")
     print(f"{'XADD -> paper order recorded, p50 (ms)':52s} {statistics.median(lat_ms):14.2f}")
@@ -258,6 +282,7 @@ def main() -> int:
     labels = {
         "trades": "buy/sell, each one a trade",
         "holds": "hold, recorded in the DB",
+        "refused": "sell w/o trade, refused",
         "expired": "expired, dead-lettered (no DB)",
     }
     for mix, (rate, outcomes) in rates.items():

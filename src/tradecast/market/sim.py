@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,9 @@ class SimMarket:
         self.clock: Clock = clock or ScaledClock(speed, ensure_utc(epoch) if epoch else start_of_utc_day())
         names = default_pair_names(generated_pairs, extra_pairs)
         self._pairs: dict[str, SimPair] = {n: make_pair(self.seed, n, fee) for n in names}
+        # the pair list never changes after construction: build the read-only view once (it is asked for on
+        # every entry, fee lookup and API call, and rebuilding 500 entries each time showed in profiles)
+        self._markets = MappingProxyType({pair: p.info for pair, p in self._pairs.items()})
         self._paths: dict[str, PricePath] = {}
         self._cache: dict[tuple[str, str], tuple[int, CandleArrays]] = {}
         self._account = SimAccount(starting_balance)
@@ -115,8 +119,8 @@ class SimMarket:
         """Nothing to close; safe to call any number of times."""
 
     def markets(self) -> dict[str, MarketInfo]:
-        """All simulated pairs."""
-        return {pair: p.info for pair, p in self._pairs.items()}
+        """All simulated pairs (a read-only mapping, the same object every call)."""
+        return self._markets  # type: ignore[return-value]
 
     def pair_params(self, pair: str) -> SimPair:
         """The simulation parameters of ``pair`` (base price, volatility, volume, spread)."""

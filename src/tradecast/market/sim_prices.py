@@ -132,6 +132,8 @@ class PricePath:
 
     def __init__(self, seed: int, pair: str, daily_vol: float) -> None:
         self.sigma_minute = daily_vol / math.sqrt(1440.0)
+        self._one_minute: int | None = None
+        self._one_values = (0.0, 0.0)
         self._octave_keys = [derive_key(seed, pair, "octave", j) for j in range(TOP_LEVEL + 1)]
         self._vol_key = derive_key(seed, pair, "vol")
         self.noise_key = derive_key(seed, pair, "noise")
@@ -296,8 +298,11 @@ class PricePath:
     def at_one(self, minute: float) -> float:
         """Log offset at one real minute (via a two-point grid: cheaper than :meth:`at`)."""
         m = math.floor(minute)
-        values = self.grid(m, m + 1, 0)
-        return float(values[0] + (values[1] - values[0]) * (minute - m))
+        if m != self._one_minute:  # tickers ask many times per minute: keep the minute's two grid points
+            values = self.grid(m, m + 1, 0)
+            self._one_minute, self._one_values = m, (float(values[0]), float(values[1]))
+        first, second = self._one_values
+        return first + (second - first) * (minute - m)
 
     def vol_minutes(self, lo: int, count: int) -> np.ndarray:
         """Volatility regime at the consecutive minutes ``lo .. lo + count - 1``."""

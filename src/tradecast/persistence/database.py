@@ -17,13 +17,18 @@ SQLite settings, and why:
 
 Every SQLAlchemy/driver error leaving this package is a :class:`PersistenceError` with a one-line message
 naming the database (password masked) and the cause.
+
+Batches (``begin_batch`` / ``end_batch``, see :mod:`~tradecast.persistence.batch`): one transaction shared by
+many calls of the signal ingester and committed once; other callers are neither held up nor made less durable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import Token
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ from sqlalchemy.pool import StaticPool
 
 from tradecast.core.errors import PersistenceError
 from tradecast.persistence import tables
+from tradecast.persistence.batch import JOINED, Batch
 
 _BEGIN_OPTION = "tradecast_begin"
 
@@ -55,6 +61,11 @@ class Database:
         #: how messages name this database: the file path for SQLite, the URL with a masked password otherwise
         self.display_name = _display_name(parsed)
         self._engine: Engine | None = None
+        self._batch: Batch | None = None
+        self._shared_connection = False  # in-memory SQLite: one connection for everybody
+        #: the driver's own exception classes (the SQLite fast path runs on the raw DB-API cursor)
+        self.driver_errors: tuple[type[BaseException], ...] = ()
+        self.driver_integrity_errors: tuple[type[BaseException], ...] = ()
         try:
             self._engine = self._create_engine(busy_timeout_s)
             if read_only:
@@ -83,18 +94,104 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back entirely if it raises."""
-        with self._transaction("BEGIN IMMEDIATE") as conn:
-            yield conn
+        """One write transaction: committed when the block ends, rolled back entirely if it raises.
+
+        For a call that belongs to the open batch: a savepoint of it. For any other call while a batch is
+        open: the batch is checkpointed first, so this transaction never waits for it."""
+        batch = self._batch
+        if batch is None:
+            with self._transaction("BEGIN IMMEDIATE") as conn:
+                yield conn
+        elif batch.serves_caller():
+            with self._translated(), batch.savepoint() as conn:
+                yield conn
+        else:
+            with self._translated(), batch.checkpoint(), self._transaction("BEGIN IMMEDIATE") as conn:
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """One read transaction (a consistent snapshot of the database)."""
+        """One read transaction (a consistent snapshot); for a call of the open batch, the batch's view."""
+        batch = self._batch
+        if batch is not None and batch.serves_caller():
+            with self._translated(), batch.reading() as conn:
+                yield conn
+            return
         with self._transaction("BEGIN") as conn:
             yield conn
 
+    @property
+    def in_batch(self) -> bool:
+        """True when a call made here belongs to the open batch."""
+        return self._batch is not None and self._batch.serves_caller()
+
+    def begin_batch(self) -> None:
+        """Open a batch (see :mod:`~tradecast.persistence.batch`); it holds the SQLite write lock until it ends."""
+        if self._batch is not None:
+            raise PersistenceError(f"database {self.display_name}: a batch is already open")
+        conn: Connection | None = None
+        try:
+            conn = self.engine.connect()
+            if self.is_sqlite:
+                conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+            transaction = conn.begin()
+        except (SQLAlchemyError, *self.driver_errors) as exc:
+            if conn is not None:
+                conn.close()
+            raise self.error(exc) from exc
+        self._batch = Batch(conn, transaction, sqlite=self.is_sqlite, shared=self._shared_connection)
+
+    def end_batch(self, commit: bool = True) -> None:
+        """Commit (or roll back) the open batch; a failed commit leaves nothing of it. No batch: no-op."""
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            with self._translated():
+                batch.finish(commit)
+
+    @contextmanager
+    def joined(self) -> Iterator[None]:
+        """Calls of this thread inside the block belong to the open batch (if any)."""
+        batch = self._batch
+        if batch is None:
+            yield
+            return
+        with batch.acting():
+            yield
+
+    def join_batch(self) -> Token[Any]:
+        """Make the current asyncio task's calls belong to the open batch; undo with ``leave_batch(token)``."""
+        if self._batch is None:
+            raise PersistenceError(f"database {self.display_name}: no batch is open")
+        return JOINED.set((self._batch, asyncio.current_task()))
+
+    def leave_batch(self, token: Token[Any]) -> None:
+        JOINED.reset(token)
+
+    def for_caller(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` as the database thread must run it for the current task (part of the batch it joined)."""
+        batch = self._batch
+        return batch.bind(fn) if batch is not None and batch.task_joined() else fn
+
+    @contextmanager
+    def inline_turn(self) -> Iterator[bool]:
+        """Yields True, holding the batch lock, when this task joined the open batch and the lock is free:
+        a repository call may then run right here, without a thread hop. Otherwise yields False at once
+        (never waits). SQLite only: inside the batch it already holds the write lock, so a call waits on no
+        other writer; a server database would put network round trips on the caller's thread."""
+        batch = self._batch
+        if batch is None or not self.is_sqlite or not batch.task_joined() or not batch.lock.acquire(False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            batch.lock.release()
+
     def close(self) -> None:
         """Release every pooled connection. Safe to call twice."""
+        if self._batch is not None:
+            batch, self._batch = self._batch, None
+            batch.conn.close()  # an unfinished batch is rolled back
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -128,7 +225,14 @@ class Database:
                     conn.execution_options(**{_BEGIN_OPTION: sqlite_begin})
                 with conn.begin():
                     yield conn
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, *self.driver_errors) as exc:
+            raise self.error(exc) from exc
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except (SQLAlchemyError, *self.driver_errors) as exc:
             raise self.error(exc) from exc
 
     def _create_engine(self, busy_timeout_s: float) -> Engine:
@@ -137,7 +241,9 @@ class Database:
             connect_args: dict[str, Any] = {}
             if self.dialect == "postgresql" and "connect_timeout" not in self._parsed.query:
                 connect_args["connect_timeout"] = 10  # a black-holed host fails at open, not after minutes
-            return create_engine(self._parsed, pool_pre_ping=True, connect_args=connect_args)
+            server = create_engine(self._parsed, pool_pre_ping=True, connect_args=connect_args)
+            self._set_driver_errors(server)
+            return server
         database = self._parsed.database or ""
         memory = database in ("", ":memory:") or "mode=memory" in str(self._parsed.query)
         kwargs: dict[str, Any] = {
@@ -147,9 +253,11 @@ class Database:
         if memory:
             # one shared connection, or every checkout would see a different empty database
             kwargs["poolclass"] = StaticPool
+            self._shared_connection = True
         elif not self._parsed.query.get("uri"):
             _make_parent_dir(Path(database), self.display_name)
         engine = create_engine(self._parsed, **kwargs)
+        self._set_driver_errors(engine)
         timeout_ms = int(busy_timeout_s * 1000)
         read_only = self.read_only
 
@@ -173,6 +281,11 @@ class Database:
             conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
         return engine
+
+    def _set_driver_errors(self, engine: Engine) -> None:
+        dbapi = engine.dialect.loaded_dbapi
+        self.driver_errors = (dbapi.Error,)
+        self.driver_integrity_errors = (dbapi.IntegrityError,)
 
     def _create_schema(self) -> None:
         tables.metadata.create_all(self.engine)

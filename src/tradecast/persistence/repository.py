@@ -4,6 +4,16 @@ Every public method is one transaction: it commits fully or not at all, so a cra
 most the call that was running. Ids assigned by the database are written back onto the records only once the
 transaction committed; a failed call leaves the objects as they were.
 
+Batches (see :mod:`~tradecast.persistence.batch`): ``begin_batch(signal_ids)`` opens one transaction that
+the calls of the task that joined it (or inside ``database.joined()``) share, each one a savepoint of it (it
+still writes all or nothing; a failing call undoes only itself); ``end_batch()`` commits them together. Ids
+are assigned at once, but those calls are durable only when the batch commits: a crash before that loses
+them all (the signal ingester acknowledges nothing before, so Redis redelivers them). Other callers' calls
+stay one durable transaction each.
+
+On SQLite, INSERTs and UPDATEs run through :mod:`~tradecast.persistence.rawsql` (compiled once, executed on
+the driver cursor); other databases use SQLAlchemy Core.
+
 Upsert rules: a record with ``id is None`` is inserted and gets its id; a record with an id is updated
 (and inserted with that id if the row is gone). Orders of a trade and keys of ``Trade.custom_data`` are
 upserted the same way; ones missing from the object are left in the database (the object may be an older
@@ -25,7 +35,9 @@ from tradecast.core.clock import Clock
 from tradecast.core.errors import TradecastError
 from tradecast.model import Order, PairLock, SignalRecord, Trade
 from tradecast.persistence import tables
+from tradecast.persistence.batch import raw_cursor
 from tradecast.persistence.database import Database, write_state
+from tradecast.persistence.rawsql import RawWriter
 
 
 class DuplicateSignal(TradecastError):
@@ -70,6 +82,8 @@ class TradeRepository:
     def __init__(self, database: Database, *, clock: Clock | None = None) -> None:
         self.database = database
         self._clock = clock
+        self._raw = RawWriter(database.engine.dialect) if database.is_sqlite else None
+        self._integrity_errors = (IntegrityError, *database.driver_integrity_errors)
 
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
@@ -118,6 +132,21 @@ class TradeRepository:
         except BaseException:
             undo.restore()
             raise
+
+    def begin_batch(self, signal_ids: Iterable[str] = ()) -> dict[str, SignalRecord]:
+        """Open a batch (see the module docstring) and return the already stored records among
+        ``signal_ids``, by id: the duplicate check of a whole batch in one query."""
+        self.database.begin_batch()
+        try:
+            with self.database.joined():
+                return self.signals_by_id(signal_ids)
+        except BaseException:
+            self.database.end_batch(commit=False)
+            raise
+
+    def end_batch(self, commit: bool = True) -> None:
+        """Commit the open batch (all its calls at once); ``commit=False`` rolls it back. No batch: no-op."""
+        self.database.end_batch(commit)
 
     def delete_trade(self, trade_id: int) -> bool:
         """Delete a trade, its orders and custom data; False when there was no such trade."""
@@ -211,10 +240,23 @@ class TradeRepository:
         return PairLock(**row) if row is not None else None
 
     def get_signal(self, signal_id: str) -> SignalRecord | None:
+        """The record of ``signal_id`` (a lookup on the unique index of ``signal_id``)."""
+        return self.signals_by_id((signal_id,)).get(signal_id)
+
+    def signals_by_id(self, signal_ids: Iterable[str]) -> dict[str, SignalRecord]:
+        """The stored records among ``signal_ids``, by signal id (``WHERE signal_id IN (...)``)."""
         table = tables.signals
+        wanted = list(dict.fromkeys(signal_ids))
+        found: dict[str, SignalRecord] = {}
+        if not wanted:
+            return found
         with self.database.read() as conn:
-            row = conn.execute(select(table).where(table.c.signal_id == signal_id)).mappings().first()
-        return SignalRecord(**row) if row is not None else None
+            for start in range(0, len(wanted), 500):  # well below every driver's parameter limit
+                chunk = wanted[start : start + 500]
+                query = select(table).where(table.c.signal_id.in_(chunk))
+                for row in conn.execute(query).mappings():
+                    found[row["signal_id"]] = SignalRecord(**row)
+        return found
 
     def signals(self, limit: int = 100, outcome: str | None = None) -> list[SignalRecord]:
         """The newest signal records first."""
@@ -267,15 +309,11 @@ class TradeRepository:
             self._write_custom_data(conn, trade.id, trade.custom_data, now)
 
     def _write_signal(self, conn: Connection, signal: SignalRecord, undo: _Undo) -> None:
-        table = tables.signals
-        if signal.id is None:
-            # checked first so SQLite and PostgreSQL behave alike; the unique index still guards races
-            exists = conn.execute(select(table.c.id).where(table.c.signal_id == signal.signal_id)).first()
-            if exists is not None:
-                raise DuplicateSignal(signal.signal_id)
+        # The unique index on signal_id is the duplicate check (no SELECT first): the failing INSERT raises,
+        # and the enclosing transaction (or batch savepoint) is rolled back by the caller, on every database.
         try:
-            self._upsert(conn, table, signal, _values(signal, _SIGNAL_COLUMNS), undo)
-        except IntegrityError as exc:
+            self._upsert(conn, tables.signals, signal, _values(signal, _SIGNAL_COLUMNS), undo)
+        except self._integrity_errors as exc:
             raise DuplicateSignal(signal.signal_id) from exc
 
     def _write_custom_data(
@@ -311,6 +349,15 @@ class TradeRepository:
     def _upsert(
         self, conn: Connection, table: Table, record: Any, values: dict[str, Any], undo: _Undo
     ) -> None:
+        raw = self._raw
+        if raw is not None:  # SQLite fast path (see rawsql)
+            cursor = raw_cursor(conn)
+            if record.id is not None:
+                if not raw.update(cursor, table, record.id, values):
+                    raw.insert(cursor, table, {"id": record.id, **values})
+                return
+            undo.set(record, "id", raw.insert(cursor, table, values))
+            return
         if record.id is not None:
             if conn.execute(update(table).where(table.c.id == record.id).values(**values)).rowcount:
                 return

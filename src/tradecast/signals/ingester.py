@@ -2,11 +2,16 @@
 
 Delivery is at-least-once (Redis keeps an entry pending for our consumer until we XACK it); execution is
 exactly-once because the bot's ``execute`` callback records the signal id in the same database transaction
-as the trade, and we acknowledge only after it returned. A crash between commit and XACK means the entry
-comes back, and the callback answers ``duplicate``.
+as the trade, and we acknowledge only after that transaction committed. A crash between commit and XACK
+means the entry comes back, and the callback answers ``duplicate``.
 
 Per entry: decode -> validate (schema) -> acceptance rules (type, pair, age, confidence) -> rate limit ->
 ``await execute(signal)`` -> XACK together with an outcome record (and a dead letter when refused).
+
+Batching (throughput): what one XREADGROUP returned is executed in order inside one database batch when the
+callback offers ``batch(signals)`` (:class:`~tradecast.signals.execution.SignalExecutor` does): one commit
+for all of it, then one MULTI/EXEC with every outcome record, dead letter and a single XACK. Nothing waits
+for a batch to fill, so a lone signal is committed and acknowledged at once.
 
 Failure policy:
 
@@ -27,6 +32,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import redis.exceptions as redis_errors
@@ -36,10 +42,11 @@ from redis.backoff import NoBackoff
 
 from tradecast.core.backoff import backoff_delays
 from tradecast.core.clock import Clock, LiveClock
-from tradecast.core.errors import TransientError
+from tradecast.core.errors import PersistenceError, TransientError
 from tradecast.signals.outcome import (
     DEAD_LETTER_MAXLEN,
     OUTCOMES_MAXLEN,
+    Ack,
     SignalOutcome,
     dead_letter_record,
     decode_stoplosses,
@@ -49,7 +56,7 @@ from tradecast.signals.outcome import (
     stoploss_key,
     text,
 )
-from tradecast.signals.schema import RateLimiter, Signal, screen_entry
+from tradecast.signals.schema import RateLimiter, Screened, Signal, entry_signal_id, screen_entry
 from tradecast.signals.testhooks import crash_after_commit
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,8 @@ PairsSource = Callable[[], Collection[str]] | Collection[str] | None
 _CONNECTION_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError, TimeoutError)
 #: how often the stoploss cache and the group statistics are refreshed at most
 _REFRESH_EVERY_S = 1.0
+#: inside a batch, give the event loop a turn after this many entries (see _run_chunk)
+_YIELD_EVERY = 16
 _COUNTERS = ("received", "executed", "duplicates", "ignored", "failed", "retries", "disconnects")
 
 
@@ -83,6 +92,7 @@ class SignalIngester:
         *,
         block_ms: int = 1000,
         batch_size: int = 100,
+        max_batch_s: float = 0.05,
         reconnect_initial_s: float = 0.5,
         reconnect_max_s: float = 10.0,
     ) -> None:
@@ -93,6 +103,8 @@ class SignalIngester:
         self._redis_factory = redis_factory or self._default_redis
         self.block_ms = block_ms
         self.batch_size = batch_size
+        #: a chunk of a read batch is committed and acknowledged after at most this long (see _run_chunk)
+        self.max_batch_s = max_batch_s
         self._backoff = (reconnect_initial_s, reconnect_max_s)
         self._limiter = RateLimiter(config.max_signals_per_minute, self._clock)
         self._outcomes = outcomes_stream(config.stream)
@@ -259,27 +271,83 @@ class SignalIngester:
         return reply[0][1] if reply else []
 
     async def _handle_batch(self, entries: list[tuple[bytes, Any]]) -> int:
+        """Execute and acknowledge what one read returned, chunk by chunk (see _run_chunk)."""
         handled = 0
         self._busy = True
         try:
-            for entry_id, fields in entries:
-                if self._stop.is_set():
-                    break  # the rest stay pending for us and come back on the next start
-                await self._handle(text(entry_id), fields or {})
-                handled += 1
+            items = [(text(entry_id), fields or {}) for entry_id, fields in entries]
+            while handled < len(items) and not self._stop.is_set():
+                handled += await self._run_chunk(items[handled:])
         finally:
             self._busy = False
         return handled
 
-    async def _handle(self, entry_id: str, fields: Mapping[bytes, bytes]) -> None:
+    async def _run_chunk(self, items: list[tuple[str, Mapping[bytes, bytes]]]) -> int:
+        """Execute entries in order inside ONE database batch, then XACK them all in ONE round trip.
+
+        Exactly-once per chunk: its decisions are committed together when the batch ends (the executor's
+        ``batch`` context), and only then are its entries acknowledged; a crash before the commit redelivers
+        the chunk with nothing stored, a crash after it redelivers records (duplicates). Each entry is
+        screened (expiry, rate limit...) just before it is executed. A chunk ends after ``max_batch_s`` so
+        the write lock is never held long; it never waits for more entries. Returns how many were handled.
+        """
+        acks: list[Ack] = []
+        retry: TransientError | None = None
+        handled = 0
+        deadline = time.monotonic() + self.max_batch_s
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                batch_open = False
+                for entry_id, fields in items:
+                    if self._stop.is_set() or (handled and time.monotonic() > deadline):
+                        break  # the rest: next chunk, or pending for us until the next start
+                    if handled and handled % _YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # inline database calls never suspend: let other tasks run
+                    screened = self._screen(entry_id, fields)
+                    if not batch_open and screened.reason is None and screened.signal is not None:
+                        batch_open = True  # the first signal to execute opens the batch (refusals need none)
+                        await stack.enter_async_context(self._batch(items[handled:]))
+                    try:
+                        ack = await self._decide(entry_id, screened)
+                    except TransientError as exc:
+                        retry = exc
+                        break
+                    handled += 1
+                    if ack is not None:
+                        acks.append(ack)
+        except PersistenceError as exc:
+            # the batch could not be opened or committed: the executor reloaded the engine from what is stored,
+            # nothing is acknowledged; read our pending entries again (stored ones answer duplicate)
+            self.last_error = f"database: {exc}"
+            self._pending_cursor = "0"
+            raise TransientError(f"database batch failed, signals will be read again: {exc}") from exc
+        for ack in acks:  # test hook (after the commit, before the XACK); does nothing unless asked to
+            crash_after_commit(ack.outcome["signal_id"], ack.status)
+        await self._ack(acks)
+        if retry is not None:
+            raise retry
+        return handled
+
+    def _screen(self, entry_id: str, fields: Mapping[bytes, bytes]) -> Screened:
         self.counters["received"] += 1
         pairs = self._pairs() if callable(self._pairs) else self._pairs
-        screened = screen_entry(entry_id, fields, self.config, self._clock.now(), pairs, self._limiter)
+        return screen_entry(entry_id, fields, self.config, self._clock.now(), pairs, self._limiter)
+
+    def _batch(self, items: list[tuple[str, Mapping[bytes, bytes]]]) -> AbstractAsyncContextManager[Any]:
+        """The callback's ``batch(signal_ids)`` context when it has one (``SignalExecutor``), else nothing."""
+        batch = getattr(self._execute, "batch", None)
+        if batch is None:
+            return contextlib.nullcontext()
+        limit = self.config.max_entry_bytes  # the ids the entries claim: their records are looked up at once
+        ids = (entry_signal_id(entry_id, fields, limit) for entry_id, fields in items)
+        return batch([signal_id for signal_id in ids if signal_id])
+
+    async def _decide(self, entry_id: str, screened: Screened) -> Ack | None:
+        """Execute one screened entry; returns what to acknowledge, None to leave it pending."""
         signal, signal_id, reason = screened.signal, screened.signal_id, screened.reason
         if reason is not None or signal is None:
             code, detail = (reason.code, reason.detail) if reason else ("invalid", "")
-            await self._finish(entry_id, signal_id, signal, "rejected", code, detail, screened.payload)
-            return
+            return self._finish(entry_id, signal_id, signal, "rejected", code, detail, screened.payload)
         try:
             outcome = await self._execute(signal)
             if not isinstance(outcome, SignalOutcome):
@@ -294,40 +362,23 @@ class SignalIngester:
             self.last_error = f"execute {signal_id}: {exc!r}"
             self._failed_entries.add(entry_id)
             log.exception("external signals: executing %s failed; left pending for the next start", signal_id)
-            return
-        crash_after_commit(signal_id, outcome.status)  # test hook; does nothing unless asked to
+            return None
         # The bot's own refusals and duplicates are dead-lettered like ours, under a stable reason code.
         code = {"duplicate": "duplicate", "rejected": "trade_rejected"}.get(outcome.status, outcome.status)
         detail = outcome.reason or ""
         if outcome.status == "duplicate":
             detail = f"signal id {signal_id} was already processed"
-        await self._finish(
-            entry_id, signal_id, signal, outcome.status, code, detail, trade_id=outcome.trade_id
-        )
+        return self._finish(entry_id, signal_id, signal, outcome.status, code, detail, trade_id=outcome.trade_id)
 
-    async def _finish(
-        self,
-        entry_id: str,
-        signal_id: str,
-        signal: Signal | None,
-        status: str,
-        code: str,
-        detail: str,
-        payload: Any = None,
-        trade_id: int | None = None,
-    ) -> None:
-        """Count the decision, then write outcome (+ dead letter when refused) and XACK atomically."""
+    def _finish(self, entry_id: str, signal_id: str, signal: Signal | None, status: str, code: str, detail: str,
+                payload: Any = None, trade_id: int | None = None) -> Ack:
+        """Count the decision; returns the outcome record (+ dead letter when refused) to write with the XACK."""
         now = self._clock.now()
         dead = None
         if status in ("executed", "ignored"):
             self.counters[status] += 1
-            log.info(
-                "external signal %s %s %s: %s",
-                signal_id,
-                signal and signal.action,
-                signal and signal.pair,
-                status,
-            )
+            action, pair = (signal.action, signal.pair) if signal else (None, None)
+            log.info("external signal %s %s %s: %s", signal_id, action, pair, status)
         else:
             self.counters["duplicates"] += status == "duplicate"
             self.rejected[code] += 1
@@ -337,16 +388,19 @@ class SignalIngester:
             shown = signal.to_json() if payload is None and signal is not None else payload
             dead = dead_letter_record(signal_id, entry_id, code, detail, shown, now, self.config.consumer)
         record = outcome_record(signal_id, entry_id, status, code, detail, trade_id, signal, now)
-        await self._ack(entry_id, dead, record)
+        return Ack(entry_id, status, dead, record)
 
-    async def _ack(self, entry_id: str, dead: dict[str, str] | None, outcome: dict[str, str]) -> None:
+    async def _ack(self, acks: list[Ack]) -> None:
+        """Outcome records, dead letters and the XACK of ``acks`` in ONE MULTI/EXEC: all or nothing."""
+        if not acks:
+            return
         assert self._redis is not None
-        # One MULTI/EXEC: the dead letter, the outcome record and the XACK happen together or not at all.
         async with self._redis.pipeline(transaction=True) as pipe:
-            if dead is not None:
-                pipe.xadd(self.config.dead_letter_stream, dead, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
-            pipe.xadd(self._outcomes, outcome, maxlen=OUTCOMES_MAXLEN, approximate=True)
-            pipe.xack(self.config.stream, self.config.group, entry_id)
+            for ack in acks:
+                if ack.dead is not None:
+                    pipe.xadd(self.config.dead_letter_stream, ack.dead, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
+                pipe.xadd(self._outcomes, ack.outcome, maxlen=OUTCOMES_MAXLEN, approximate=True)
+            pipe.xack(self.config.stream, self.config.group, *(ack.entry_id for ack in acks))
             await pipe.execute()
 
     # ------------------------------------------------------------------ stoplosses and statistics

@@ -60,6 +60,16 @@ class SignalOutcome:
         return cls("ignored", reason)
 
 
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """What acknowledging one stream entry writes: its outcome record and, when refused, a dead letter."""
+
+    entry_id: str
+    status: str
+    dead: dict[str, str] | None
+    outcome: dict[str, str]
+
+
 def stoploss_key(stream: str) -> str:
     """Name of the custom stoploss hash for ``stream``."""
     return f"{stream}:stoploss"

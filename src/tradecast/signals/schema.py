@@ -264,6 +264,16 @@ def claimed_id(payload: Any, max_bytes: int) -> str | None:
     return None
 
 
+def entry_signal_id(entry_id: str, fields: Mapping[Any, Any], max_bytes: int) -> str | None:
+    """The signal id an entry claims, as :func:`screen_entry` would name it, without validating the signal
+    (None when the entry cannot be decoded). Cheap: used to look up many ids' records in one query."""
+    try:
+        payload = decode_entry(fields, max_bytes=max_bytes)
+    except SignalInvalid:
+        return None
+    return claimed_id(payload, max_bytes) or f"stream-{entry_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class RejectReason:
     """Why a well-formed signal is refused: a stable ``code`` for counting and a ``detail`` for people."""

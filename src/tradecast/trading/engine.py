@@ -188,10 +188,11 @@ class TradingEngine:
                                             price=price, order_type=order_type, stake_amount=stake_amount,
                                             signal=signal)
 
-    def _check_entry_allowed(self, pair: str, forced: bool, now: datetime) -> None:
+    def _check_entry_allowed(self, pair: str, forced: bool, now: datetime,
+                             markets: dict[str, Any] | None = None) -> None:
         if not forced and not self.entries_enabled:
             raise TradeRejected("entries are stopped (stopentry); reload the config to resume")
-        if pair not in self.market.markets():
+        if pair not in (self.market.markets() if markets is None else markets):
             raise TradeRejected(f"pair {pair} is not traded on {self.market.name}")
         if self.is_blacklisted(pair):
             raise TradeRejected(f"pair {pair} is blacklisted")
@@ -209,8 +210,10 @@ class TradingEngine:
                             price: float | None, order_type: str | None, stake_amount: float | None,
                             signal: SignalRecord | None) -> Trade:
         now = self.clock.now()
-        self._check_entry_allowed(pair, forced, now)
-        info = self.market.markets()[pair]
+        # one markets() lookup per entry (the sim market builds the dict on every call; signals perf work)
+        markets = self.market.markets()
+        self._check_entry_allowed(pair, forced, now, markets)
+        info = markets[pair]
         order_types = self.strategy.order_types or {}
         entry_type = order_types.get("entry", "limit")
         order_type = order_type or (order_types.get("force_entry", entry_type) if forced else entry_type)
