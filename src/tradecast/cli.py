@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=60.0, help="simulated minutes per wall minute (default 60)")
     demo.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = never)")
     demo.add_argument("--dir", default="user_data/demo", help="where the demo writes its configs and databases")
+    demo.add_argument("--port", type=int, default=8080, help="API port of the producer (the consumer uses +1)")
     demo.set_defaults(handler=cmd_demo)
 
     for plugin in ("tradecast.api.client_cli:add_client_command", "tradecast.signals.cli:add_signal_commands"):
@@ -160,7 +161,10 @@ def cmd_show_trades(args: argparse.Namespace) -> int:
         table.add_column(column)
     for row in rows:
         table.add_row(*(_fmt(row[column]) for column in columns))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped into a file or grep: never squeeze the table to 80 columns
+        console = Console(width=240)
+    console.print(table)
     return 0
 
 
@@ -169,13 +173,15 @@ def _fmt(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.8g}"
+    if isinstance(value, str) and len(value) > 19 and value[10] == "T":  # ISO dates: to the second, no zone
+        return value[:19].replace("T", " ")
     return str(value)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from tradecast.demo import run_demo
 
-    return run_demo(Path(args.dir), speed=args.speed, duration_s=args.duration)
+    return run_demo(Path(args.dir), speed=args.speed, duration_s=args.duration, base_port=args.port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

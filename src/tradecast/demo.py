@@ -53,10 +53,10 @@ def _pump(prefix: str, stream, lock: threading.Lock) -> None:
             sys.stdout.flush()
 
 
-def run_demo(directory: Path, *, speed: float = 60.0, duration_s: float = 0.0) -> int:
+def run_demo(directory: Path, *, speed: float = 60.0, duration_s: float = 0.0, base_port: int = 8080) -> int:
     """Write the demo configs, start the bots and stream their logs until Ctrl-C (or ``duration_s``)."""
     directory.mkdir(parents=True, exist_ok=True)
-    bots = demo_layout(directory, speed)
+    bots = demo_layout(directory, speed, base_port)
     processes: list[tuple[str, subprocess.Popen[str]]] = []
     lock = threading.Lock()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
