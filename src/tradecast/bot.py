@@ -26,8 +26,9 @@ from tradecast.persistence import Database, DbExecutor, TradeRepository
 from tradecast.strategy import load_strategy
 from tradecast.trading.analysis import AnalysisPipeline, Analyzed
 from tradecast.trading.broker import LiveBroker, PaperBroker
-from tradecast.trading.engine import TradingEngine, signals_from_frame
+from tradecast.trading.engine import TradingEngine
 from tradecast.trading.events import EventListener
+from tradecast.trading.exits import Signals
 
 log = logging.getLogger("tradecast.bot")
 
@@ -182,7 +183,9 @@ class Bot:
                 listener(result)
             except Exception:
                 log.exception("analysis listener failed for %s", result.pair)
-        await self.engine.on_analyzed(result.pair, signals_from_frame(result.frame))
+        enter, exit_, enter_tag, exit_tag, candle_date = self.strategy.get_latest_signal(result.frame)
+        await self.engine.on_analyzed(result.pair, Signals(enter=enter, exit=exit_, enter_tag=enter_tag,
+                                                            exit_tag=exit_tag, candle_date=candle_date))
 
     async def _sleep_until_next(self) -> None:
         throttle = float(self.config.internals.process_throttle_secs)

@@ -270,10 +270,17 @@ class IStrategy(ABC):
         """
         try:
             return getattr(self, callback)(**kwargs)
-        except Exception:
-            logger.exception(
-                "strategy %s.%s failed for %s; using %r", self.name, callback, kwargs.get("pair"), default
-            )
+        except Exception as exc:
+            # the traceback once per callback and kind of error; a callback failing every loop must not
+            # bury the log, but each later failure is still visible at debug level
+            key = (callback, type(exc).__name__)
+            reported: set[tuple[str, str]] = self.__dict__.setdefault("_callback_errors", set())
+            if key not in reported:
+                reported.add(key)
+                logger.exception("strategy %s.%s failed for %s; using %r (reported once, the bot keeps running)",
+                                 self.name, callback, kwargs.get("pair"), default)
+            else:
+                logger.debug("strategy %s.%s failed again for %s: %s", self.name, callback, kwargs.get("pair"), exc)
             return default
 
     # -- analysis ------------------------------------------------------------------------------------------

@@ -14,25 +14,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-import pandas as pd
 
 from tradecast.core.errors import TradeRejected
 from tradecast.core.timeframes import last_closed_candle_open, timeframe_to_seconds
 from tradecast.model import Order, PairLock, SignalRecord, Trade
 from tradecast.trading.events import EventListener, trade_event
 from tradecast.trading.exits import Signals, call_strategy, evaluate_exit, update_stop
+from tradecast.trading.pairs import blacklist_entry_problem, blacklisted
 from tradecast.trading.rules.paper import price_for_side
 from tradecast.trading.rules.stake import stake_for_entry
 
 log = logging.getLogger("tradecast.trading")
-
-_PAIR = re.compile(r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +97,7 @@ class TradingEngine:
         return next((t for t in self.open_trades.values() if t.pair == pair), None)
 
     def is_blacklisted(self, pair: str) -> bool:
-        for entry in self.blacklist:
-            if entry == pair:
-                return True
-            if any(ch in entry for ch in "*.[]^$+?") and _safe_fullmatch(entry, pair):
-                return True
-        return False
+        return blacklisted(pair, self.blacklist)
 
     def is_locked(self, pair: str, now: datetime | None = None) -> PairLock | None:
         now = now or self.clock.now()
@@ -446,12 +437,9 @@ class TradingEngine:
         """Add pairs (or regex patterns) to the blacklist; returns {entry: error} for refused ones."""
         errors: dict[str, str] = {}
         for entry in pairs:
-            if not isinstance(entry, str) or not entry:
-                errors[str(entry)] = "blacklist entries must be non-empty strings"
-            elif entry in self.blacklist:
-                errors[entry] = f"{entry} is already blacklisted"
-            elif not _PAIR.match(entry) and _compile(entry) is None:
-                errors[entry] = f"{entry} is neither a pair (BASE/QUOTE) nor a valid pattern"
+            problem = blacklist_entry_problem(entry, self.blacklist)
+            if problem:
+                errors[str(entry)] = problem
             else:
                 self.blacklist.append(entry)
         return errors
@@ -465,42 +453,7 @@ class TradingEngine:
         return self.signals.get(pair, Signals())
 
 
-def signals_from_frame(frame: pd.DataFrame) -> Signals:
-    """Read the entry/exit signals of the newest row of an analysed frame."""
-    if frame is None or frame.empty:
-        return Signals()
-    last = frame.iloc[-1]
-
-    def flag(column: str) -> bool:
-        value = last.get(column, 0)
-        try:
-            return bool(value) and not (isinstance(value, float) and math.isnan(value))
-        except (TypeError, ValueError):
-            return False
-
-    def tag(column: str) -> str | None:
-        value = last.get(column)
-        return value if isinstance(value, str) and value else None
-
-    date = last.get("date")
-    candle_date = date.to_pydatetime() if isinstance(date, pd.Timestamp) else None
-    return Signals(enter=flag("enter_long"), exit=flag("exit_long"), enter_tag=tag("enter_tag"),
-                   exit_tag=tag("exit_tag"), candle_date=candle_date)
-
-
 def _round_down(amount: float, step: float | None) -> float:
     if not step or step <= 0:
         return amount
     return math.floor(amount / step + 1e-9) * step
-
-
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
-def _safe_fullmatch(pattern: str, pair: str) -> bool:
-    compiled = _compile(pattern)
-    return bool(compiled and compiled.fullmatch(pair))

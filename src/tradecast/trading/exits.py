@@ -16,7 +16,6 @@ never fatal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,15 +45,10 @@ class ExitDecision:
 
 
 def call_strategy(strategy: Any, name: str, default: Any, **kwargs: Any) -> Any:
-    """Call an optional strategy callback; on error log it (with the pair) and return ``default``."""
-    callback: Callable[..., Any] | None = getattr(strategy, name, None)
-    if callback is None:
+    """Call an optional strategy callback through the strategy's isolating ``call_callback``."""
+    if getattr(strategy, name, None) is None:
         return default
-    try:
-        return callback(**kwargs)
-    except Exception as exc:  # user code: isolate it
-        log.warning("strategy callback %s failed for %s: %s (ignored)", name, kwargs.get("pair", "?"), exc)
-        return default
+    return strategy.call_callback(name, default, **kwargs)
 
 
 def update_stop(trade: Trade, rate: float, now: datetime, strategy: Any) -> None:

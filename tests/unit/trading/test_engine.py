@@ -240,3 +240,14 @@ async def test_restart_resumes_open_trades_and_closed_profit(tmp_path: Path) -> 
     finally:
         again.db.stop()
         again.repo_db.close()
+
+
+def test_blacklist_entries_and_patterns() -> None:
+    from tradecast.trading.pairs import blacklist_entry_problem, blacklisted
+
+    assert blacklisted("BNB/USDT", ["BNB/.*"]) and not blacklisted("XBNB/USDT", ["BNB/.*"])
+    assert blacklisted("ETH/USDT", ["ETH/USDT"]) and not blacklisted("ETH/BTC", ["ETH/USDT"])
+    assert blacklist_entry_problem("ETH/USDT", ["ETH/USDT"]) == "ETH/USDT is already blacklisted"
+    assert "valid pattern" in blacklist_entry_problem("BAD[", [])
+    assert blacklist_entry_problem("", []) == "blacklist entries must be non-empty strings"
+    assert blacklist_entry_problem("SOL/USDT", []) is None
