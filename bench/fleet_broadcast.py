@@ -4,12 +4,16 @@
    1,500-candle sync, with ProducerStrategy's columns: ours (full float precision) vs freqtrade's encoding
    (pandas ``to_json(orient="split")``, ``double_precision=10``, double-encoded envelope). Also the size after
    permessage-deflate as uvicorn negotiates it (raw deflate, 12 window bits, memLevel 5; one message alone,
-   so a lower bound on what context takeover saves is not included).
+   so a lower bound on what context takeover saves is not included), and the ``tradecast.v1`` binary
+   payload (the same JSON, zlib level 1, compressed once by the producer; short messages stay text).
 2. Producer CPU time per broadcast (``time.process_time()`` of the producer process, all its threads) with
    1, 10 and 100 real websocket consumers on loopback. The consumers run in a separate process so their CPU
    is not counted. One broadcast = encode one pair's newest analysed row once and send it to every consumer.
+   Modes: ``deflate`` (JSON, the client offers permessage-deflate, as freqtrade consumers do), ``plain``
+   (JSON, no compression), ``v1`` (tradecast.v1 without deflate, as tradecast consumers connect), and
+   ``v1+deflate`` (both offered: binary frames deflated again per connection; not run by default).
 
-    .venv/bin/python bench/fleet_broadcast.py [--broadcasts 300] [--consumers 1,10,100]
+    .venv/bin/python bench/fleet_broadcast.py [--broadcasts 300] [--consumers 1,10,100] [--modes deflate,plain,v1]
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from tradecast.fleet.producer import ProducerPublisher
 from tradecast.market.sim import SimMarket
 from tradecast.strategy import load_strategy
 from tradecast.trading.analysis import Analyzed
-from tradecast.wire import AnalyzedDfMessage, NewCandleMessage, encode_message
+from tradecast.wire import SUBPROTOCOL, AnalyzedDfMessage, NewCandleMessage, encode_message, pack
 
 PAIR = "BTC/USDT"
 TOKEN = "bench-token-0123456789"
@@ -89,32 +93,49 @@ def timed(fn: Any, repeat: int = 300) -> float:
 def bytes_table(frame: pd.DataFrame) -> None:
     new_candle = encode_message(NewCandleMessage(PAIR, "5m", "spot"))
     print(f"\n1. Bytes per pair, ProducerStrategy ({len(frame.columns)} columns), one message each")
-    print(f"{'message':<34}{'ours':>10}{'freqtrade':>11}{'ours/ft':>9}{'ours deflate':>14}{'ft deflate':>12}")
+    print(f"{'message':<34}{'ours':>10}{'freqtrade':>11}{'ours/ft':>9}{'ours deflate':>14}{'ft deflate':>12}"
+          f"{'v1':>10}{'v1/ft':>7}{'v1/ft defl':>12}")
+    compress_us: dict[int, float] = {}
     for label, rows in (("candle update: analyzed_df 1 row", 1), ("initial sync: analyzed_df 1500", 1500)):
         part = frame.tail(rows)
         ours = encode_message(AnalyzedDfMessage(PAIR, "5m", "spot", part, NOW))
         theirs = freqtrade_encoding(part, NOW)
+        v1 = len(pack(ours))
         print(f"{label:<34}{len(ours):>10,}{len(theirs):>11,}{len(ours) / len(theirs):>9.2f}"
-              f"{deflated(ours):>14,}{deflated(theirs):>12,}")
+              f"{deflated(ours):>14,}{deflated(theirs):>12,}{v1:>10,}{v1 / len(theirs):>7.2f}"
+              f"{v1 / deflated(theirs):>12.2f}")
+        compress_us[rows] = timed(lambda o=ours: pack(o), 300 if rows == 1 else 10) * 1e6
         if rows == 1:
+            short = len(pack(new_candle))
             print(f"{'  + new_candle':<34}{len(new_candle):>10,}{len(new_candle):>11,}{1:>9.2f}"
-                  f"{deflated(new_candle):>14,}{deflated(new_candle):>12,}")
+                  f"{deflated(new_candle):>14,}{deflated(new_candle):>12,}{short:>10,}{1:>7.2f}"
+                  f"{short / deflated(new_candle):>12.2f}")
             one_ours = timed(lambda p=part: encode_message(AnalyzedDfMessage(PAIR, "5m", "spot", p, NOW)))
             one_ft = timed(lambda p=part: freqtrade_encoding(p, NOW))
     print(f"encode time of the 1-row message: ours {one_ours * 1e6:.0f} us (once per broadcast), freqtrade's "
           f"{one_ft * 1e6:.0f} us (freqtrade repeats it for every connection)")
+    print(f"tradecast.v1 compression: {compress_us[1]:.0f} us per 1-row broadcast (once for all v1 consumers), "
+          f"{compress_us[1500] / 1000:.1f} ms per 1500-row reply (once per reply, in the worker thread)")
 
 
 # -------------------------------------------------------------------------------------------------- CPU
 
 
-def consumer_process(port: int, count: int, broadcasts: int, compression: str | None, pipe: Any) -> None:
+#: mode -> (permessage-deflate offered, tradecast.v1 offered)
+MODES = {"deflate": (True, False), "plain": (False, False), "v1": (False, True), "v1+deflate": (True, True)}
+
+
+def consumer_process(port: int, count: int, broadcasts: int, mode: str, pipe: Any) -> None:
     """Open ``count`` consumers, report ready, count broadcasts, report done (runs in its own process)."""
     from websockets.asyncio.client import connect
 
+    deflate, v1 = MODES[mode]
+    offer = {"compression": "deflate" if deflate else None, "subprotocols": [SUBPROTOCOL] if v1 else None}
+
     async def one(index: int, ready: asyncio.Event, done: list[int]) -> None:
         url = f"ws://127.0.0.1:{port}/api/v1/message/ws?token={TOKEN}"
-        async with connect(url, compression=compression, max_size=None, ping_interval=None) as ws:
+        async with connect(url, max_size=None, ping_interval=None, **offer) as ws:
+            assert ws.subprotocol == (SUBPROTOCOL if v1 else None)
             await ws.send('{"type":"subscribe","data":["analyzed_df"]}')
             await ws.send('{"type":"whitelist"}')
             await ws.recv()
@@ -123,7 +144,8 @@ def consumer_process(port: int, count: int, broadcasts: int, compression: str | 
                 ready.set()
             received = 0
             while received < broadcasts:
-                await ws.recv()
+                data = await ws.recv()
+                assert isinstance(data, bytes) == v1  # v1: every 1-row broadcast is a binary frame
                 received += 1
             done[1] += 1
 
@@ -138,7 +160,7 @@ def consumer_process(port: int, count: int, broadcasts: int, compression: str | 
     asyncio.run(main())
 
 
-async def cpu_per_broadcast(frame: pd.DataFrame, consumers: int, broadcasts: int, compression: str | None) -> float:
+async def cpu_per_broadcast(frame: pd.DataFrame, consumers: int, broadcasts: int, mode: str) -> float:
     bot = SimpleNamespace(analyzed_listeners=[], event_listeners=[], analyzed=AnalyzedStore(),
                           strategy=SimpleNamespace(timeframe="5m"),
                           engine=SimpleNamespace(whitelist=[PAIR], open_trades={}))
@@ -151,7 +173,7 @@ async def cpu_per_broadcast(frame: pd.DataFrame, consumers: int, broadcasts: int
     await server.start()
     ctx = mp.get_context("spawn")
     ours, theirs = ctx.Pipe()
-    proc = ctx.Process(target=consumer_process, args=(server.port, consumers, broadcasts, compression, theirs))
+    proc = ctx.Process(target=consumer_process, args=(server.port, consumers, broadcasts, mode, theirs))
     proc.start()
     try:
         assert await asyncio.to_thread(ours.recv) == "ready"
@@ -186,27 +208,32 @@ async def main() -> None:
     parser.add_argument("--broadcasts", type=int, default=300)
     parser.add_argument("--consumers", default="1,10,100")
     parser.add_argument("--runs", type=int, default=3, help="runs per cell; the median is shown")
+    parser.add_argument("--modes", default="deflate,plain,v1", help=f"any of {', '.join(MODES)}")
     args = parser.parse_args()
     counts = [int(c) for c in args.consumers.split(",")]
+    modes = args.modes.split(",")
+    if unknown := set(modes) - set(MODES):
+        parser.error(f"unknown mode(s): {', '.join(sorted(unknown))}")
     print(f"machine: {platform.machine()} {_cpu_model()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
           f"Python {platform.python_version()}, pandas {pd.__version__}")
     frame = await analysed_frame()
     bytes_table(frame)
     print(f"\n2. Producer CPU per broadcast (1-row analyzed_df of {PAIR}), {args.broadcasts} broadcasts, "
           "consumers in another process")
-    print(f"{'consumers':>10}{'deflate us':>12}{'x one':>8}{'plain us':>10}{'x one':>8}")
-    base: dict[str | None, float] = {}
+    print(f"{'consumers':>10}" + "".join(f"{mode + ' us':>14}{'x one':>7}" for mode in modes))
+    base: dict[str, float] = {}
     for count in counts:
         cells = []
-        for compression in ("deflate", None):
-            runs = [await cpu_per_broadcast(frame, count, args.broadcasts, compression) for _ in range(args.runs)]
+        for mode in modes:
+            runs = [await cpu_per_broadcast(frame, count, args.broadcasts, mode) for _ in range(args.runs)]
             cost = statistics.median(runs)
-            base.setdefault(compression, cost)
-            cells.append(f"{cost * 1e6:>12.0f}{cost / base[compression]:>8.1f}")
-        print(f"{count:>10}" + "".join(cells))
-    print("deflate: the client offers permessage-deflate (freqtrade consumers do); plain: no compression.\n"
+            base.setdefault(mode, cost)
+            cells.append(f"{cost * 1e6:>14.0f}{cost / base[mode]:>7.2f}")
+        print(f"{count:>10}" + "".join(cells), flush=True)
+    print("deflate: the client offers permessage-deflate (freqtrade consumers do); plain: no compression;\n"
+          "v1: tradecast.v1 without deflate (tradecast consumers); v1+deflate: both offered.\n"
           "Per extra consumer the producer pays one websocket frame (uvicorn), one send() syscall and, with\n"
-          "deflate, one compression: the message itself is encoded once whatever the number of consumers.")
+          "deflate, one compression: the message itself is encoded (and for v1 compressed) once.")
 
 
 if __name__ == "__main__":

@@ -292,3 +292,63 @@ async def test_slow_subscriber_is_cut_off_while_a_fast_one_keeps_its_latency(tmp
     finally:
         await running.server.stop(timeout_s=3)
         await running.bot.stop()
+
+
+# ------------------------------------------------------------------------------------------ tradecast.v1
+
+
+async def test_v1_client_gets_binary_frames_and_a_plain_client_text_with_the_same_json(producer: Producer) -> None:
+    from tradecast.wire import decode_compact, decompress_message
+
+    async with connect(producer.url(), subprotocols=["tradecast.v1"], compression=None) as v1, \
+            connect(producer.url()) as plain:
+        assert v1.subprotocol == "tradecast.v1" and plain.subprotocol is None
+        for ws in (v1, plain):
+            await ws.send('{"type":"subscribe","data":["analyzed_df","new_candle"]}')
+            await ws.send('{"type":"whitelist"}')
+        wl_v1, (wl_plain, _) = await asyncio.wait_for(v1.recv(), 5), await recv_json(plain)
+        assert wl_v1 == wl_plain  # short: a text frame on the v1 connection too
+        await producer.bot.run_once()
+        for _ in range(2):  # per pair: analyzed_df (binary on v1) then new_candle (short: text)
+            packed, (text, _) = await asyncio.wait_for(v1.recv(), 5), await recv_json(plain)
+            assert isinstance(packed, bytes) and decompress_message(packed, 1 << 20) == text.encode()
+            message = decode_compact(packed, 1 << 20)
+            assert isinstance(message, AnalyzedDfMessage) and len(message.frame) == 1
+            candle, (candle_text, _) = await asyncio.wait_for(v1.recv(), 5), await recv_json(plain)
+            assert candle == candle_text
+        await v1.send('{"type":"analyzed_df","data":{"limit":1500,"pair":"BTC/USDT"}}')
+        reply = await asyncio.wait_for(v1.recv(), 5)
+        stored = producer.bot.analyzed.get("BTC/USDT", "5m")[0]
+        assert isinstance(reply, bytes) and len(decode_compact(reply, 8 << 20).frame) == len(stored)
+    assert producer.hub.stats()["compressions"] == 2  # one per broadcast, not one per subscriber
+
+
+async def test_tradecast_consumer_negotiates_v1_with_our_producer(producer: Producer) -> None:
+    from types import SimpleNamespace
+
+    from tradecast.fleet.client import ProducerClient
+
+    received: list[Any] = []
+    cfg = SimpleNamespace(name="p", host="127.0.0.1", port=producer.server.port, secure=False, ws_token=WS_TOKEN)
+    consumer = SimpleNamespace(message_size_limit=8, wait_timeout=30, ping_timeout=10, sleep_time=2,
+                               initial_candle_limit=1500)
+    client = ProducerClient(cfg, consumer, lambda name, msg, reply: received.append((msg, reply)))
+    await producer.bot.run_once()  # the producer holds analysed frames for the sync
+    client.start()
+    try:
+        async with asyncio.timeout(10):
+            while not client.synced:
+                await asyncio.sleep(0.01)
+        assert client.compact
+        producer.clock.advance(300)
+        await producer.bot.run_once()
+        async with asyncio.timeout(10):
+            while sum(isinstance(m, AnalyzedDfMessage) and not r for m, r in received) < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        await client.stop()
+    frames = [(m.pair, len(m.frame), r) for m, r in received if isinstance(m, AnalyzedDfMessage)]
+    stored = len(producer.bot.analyzed.get("BTC/USDT", "5m")[0])
+    assert frames[0][0] == "BTC/USDT" and frames[0][2] and frames[0][1] >= stored - 1
+    assert frames[-2:] == [("BTC/USDT", 1, False), ("ETH/USDT", 1, False)]
+    assert not client.errors

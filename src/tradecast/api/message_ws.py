@@ -10,6 +10,13 @@ is checked with :func:`tradecast.api.auth.ws_token_ok` (constant-time ``ws_token
 JWT). A refused client gets ``close(1008)`` before accept, which the server turns into an HTTP 403 at the
 handshake; the log names the client address, never the token. Text and binary JSON frames are accepted;
 permessage-deflate is negotiated by uvicorn when the client offers it.
+
+``tradecast.v1`` (:mod:`tradecast.wire.compact`): when the client offers that subprotocol it is selected and
+the subscriber is marked ``compact``; the hub then gives it each broadcast compressed once for all such
+subscribers, which is written as a binary frame. Clients that do not offer it (freqtrade, FreqUI) get the
+JSON text frames they always got. (A client offering both tradecast.v1 and permessage-deflate gets its binary
+frames deflated again per connection, since uvicorn negotiates deflate before the app runs; tradecast's
+client does not offer deflate with tradecast.v1.)
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from starlette.websockets import WebSocketState
 from tradecast.api.auth import ws_token_ok
 from tradecast.fleet.hub import HubClosed, ProducerHub
 from tradecast.fleet.producer import Ended, ProducerPublisher
+from tradecast.wire.compact import SUBPROTOCOL, CompactFrame
 
 __all__ = ["MESSAGE_WS_PATH", "ProducerComponent", "attach_producer", "message_ws_router"]
 
@@ -39,10 +47,12 @@ _CLOSE_REASONS = {1008: "slow consumer", 1001: "producer shutting down"}
 class _WsConnection:
     """A FastAPI websocket as the :class:`tradecast.fleet.producer.Connection` the publisher serves."""
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, compact: bool = False) -> None:
         self._receive = websocket.receive
         self._send = websocket.send
         self.close_code: int | None = None
+        #: the client negotiated tradecast.v1 (read by the publisher when it subscribes this connection)
+        self.compact = compact
 
     async def recv(self) -> str | bytes | None:
         message = await self._receive()
@@ -53,6 +63,9 @@ class _WsConnection:
         return text if text is not None else message.get("bytes") or b""
 
     async def send(self, data: str | bytes) -> None:
+        if isinstance(data, CompactFrame):
+            await self._send({"type": "websocket.send", "bytes": data})
+            return
         if isinstance(data, bytes):
             data = data.decode("utf-8")
         await self._send({"type": "websocket.send", "text": data})
@@ -87,9 +100,10 @@ def message_ws_router(publisher: ProducerPublisher) -> APIRouter:
             log.warning("message ws: refused connection from %s: bad token", peer.rsplit(":", 1)[0])
             await websocket.close(code=1008)
             return
-        await websocket.accept()
-        log.info("message ws: %s connected", peer)
-        conn = _WsConnection(websocket)
+        compact = SUBPROTOCOL in websocket.scope.get("subprotocols", ())
+        await websocket.accept(subprotocol=SUBPROTOCOL if compact else None)
+        log.info("message ws: %s connected%s", peer, f" ({SUBPROTOCOL})" if compact else "")
+        conn = _WsConnection(websocket, compact)
         try:
             ended = await publisher.serve(conn, peer)
         except HubClosed:

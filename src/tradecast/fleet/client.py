@@ -25,6 +25,15 @@ backoff and stamps the status (tests pass a fake clock).
 
 Decoding: ``decode_message(raw, max_bytes)``; payloads over 64 KiB are decoded in a worker thread so a
 1500-row frame never blocks the event loop. ``WireError``s are counted per kind and logged once per kind.
+
+``tradecast.v1`` (``compact=True``, default; :mod:`tradecast.wire.compact`): the client offers it; a tradecast
+producer selects it and sends large messages as binary frames, zlib-compressed once for all its consumers,
+inflated here with a bound (``message_size_limit`` applies to the JSON inside: over it the message is dropped
+as ``oversize``, the connection stays). Text frames are JSON as always. A freqtrade producer never selects it
+and the connection is plain JSON. With tradecast.v1 offered, permessage-deflate is **not** offered: that
+choice precedes the handshake, and deflate on top of tradecast.v1 compresses every compressed message again,
+once per connection, the very producer cost tradecast.v1 removes. The price: a freqtrade producer then sends
+uncompressed JSON (2.4x the bytes of a deflated sync, less CPU for it). ``compact=False``: JSON and deflate.
 """
 
 from __future__ import annotations
@@ -49,12 +58,14 @@ from tradecast.core.backoff import backoff_delays
 from tradecast.core.clock import Clock, LiveClock
 from tradecast.core.errors import ConfigError, WireError
 from tradecast.wire import (
+    SUBPROTOCOL,
     AnalyzedDfMessage,
     AnalyzedDfRequest,
     MessageType,
     SubscribeRequest,
     WhitelistMessage,
     WhitelistRequest,
+    decode_compact,
     decode_message,
     encode_message,
     mib_to_bytes,
@@ -64,7 +75,7 @@ __all__ = ["THREAD_DECODE_BYTES", "ProducerClient", "message_ws_url"]
 
 log = logging.getLogger("tradecast.fleet.client")
 
-#: payloads larger than this are decoded in a worker thread
+#: payloads larger than this are decoded in a worker thread (tradecast.v1 binary: 1/4 of it, inflated ~3x)
 THREAD_DECODE_BYTES = 64 * 1024
 #: first reconnect delay (seconds); grows to ``sleep_time``
 INITIAL_BACKOFF_S = 0.5
@@ -116,6 +127,7 @@ class ProducerClient:
         on_connect: Callable[[str], Any] | None = None,
         rng: Any = None,
         has_data: Callable[[str], bool] | None = None,
+        compact: bool = True,
     ) -> None:
         self.name: str = producer_cfg.name
         self.url = message_ws_url(producer_cfg.host, producer_cfg.port, producer_cfg.secure, producer_cfg.ws_token)
@@ -133,6 +145,7 @@ class ProducerClient:
         self._clock: Clock = clock or LiveClock()
         self._connect = connect
         self._rng = rng
+        self.offer_compact, self.compact = compact, False  # offer tradecast.v1 / this connection uses it
         self._queue: dict[str, int | None] = {}  # pair -> limit (None: everything), insertion ordered
         self._queued = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -186,6 +199,7 @@ class ProducerClient:
         return {
             "url": self.public_url,
             "connected": self.connected,
+            "wire": SUBPROTOCOL if self.compact else "json",
             "synced": self._synced,
             "last_message_at": self.last_message_at,
             "seconds_since_message": None
@@ -230,12 +244,13 @@ class ProducerClient:
         Raises what ended the connection (the caller logs it) unless it was a clean close after a sync.
         """
         headers = {"Authorization": f"Bearer {self._token}"}
+        offer: dict[str, Any] = {"subprotocols": [SUBPROTOCOL], "compression": None} if self.offer_compact else {}
         async with self._connect(
             self.url, additional_headers=headers, max_size=self.max_bytes, ping_interval=None, open_timeout=10,
-            close_timeout=CLOSE_TIMEOUT_S,
+            close_timeout=CLOSE_TIMEOUT_S, **offer,
         ) as ws:
             started = time.monotonic()
-            self._opened()
+            self._opened(getattr(ws, "subprotocol", None) == SUBPROTOCOL)
             sender = asyncio.create_task(self._send_loop(ws), name=f"producer-sender-{self.name}")
             try:
                 await self._receive_loop(ws, sender)
@@ -263,13 +278,13 @@ class ProducerClient:
         self._all_requested = False
         self._pair_pending: dict[str, list[int | None]] = {}
 
-    def _opened(self) -> None:
+    def _opened(self, compact: bool) -> None:
         self._reset_connection_state()
-        self.connected = True
+        self.connected, self.compact = True, compact
         self.connects += 1
         self._sync_started = time.monotonic()
-        log.info("producer %s: connected to %s%s", self.name, self.public_url,
-                 " (after failures)" if self._streak else "")
+        log.info("producer %s: connected to %s%s%s", self.name, self.public_url, f" ({SUBPROTOCOL})" if compact
+                 else "", " (after failures)" if self._streak else "")
         self._streak -= _HANDSHAKE_KINDS  # the rest (oversize, closed, ping) count until a sync
         if self._on_connect is not None:
             self._on_connect(self.name)
@@ -302,7 +317,8 @@ class ProducerClient:
             if sender.done():
                 sender.result()  # a failed send ends the connection
             try:
-                raw = await asyncio.wait_for(ws.recv(decode=False), timeout=timeout)
+                # tradecast.v1 tells text (JSON: str) from binary (compressed: bytes); else bytes for both
+                raw = await asyncio.wait_for(ws.recv(decode=None if self.compact else False), timeout=timeout)
             except TimeoutError:
                 await self._ping(ws)
                 continue
@@ -321,12 +337,14 @@ class ProducerClient:
             raise _PingTimeout(silence) from None
         log.debug("producer %s: pong after %.1f ms", self.name, (time.monotonic() - started) * 1000)
 
-    async def _handle(self, raw: bytes) -> None:
+    async def _handle(self, raw: bytes | str) -> None:
+        binary = self.compact and not isinstance(raw, str)
+        decode = decode_compact if binary else decode_message
         try:
-            if len(raw) > THREAD_DECODE_BYTES:
-                msg = await asyncio.to_thread(decode_message, raw, self.max_bytes)
+            if len(raw) * (4 if binary else 1) > THREAD_DECODE_BYTES:
+                msg = await asyncio.to_thread(decode, raw, self.max_bytes)
             else:
-                msg = decode_message(raw, self.max_bytes)
+                msg = decode(raw, self.max_bytes)
         except WireError as exc:
             self._count_error(exc.kind, str(exc))
             return

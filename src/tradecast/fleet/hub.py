@@ -1,9 +1,10 @@
 """The producer hub: fan-out of encoded messages to message-websocket subscribers, with backpressure.
 
 Pure asyncio, no sockets: a subscriber is an ``async send(payload)`` callable (the API layer passes the
-websocket's text send). The producer encodes a message **once** and calls :meth:`ProducerHub.publish` with
-the payload; the hub puts that same object on the bounded queue of every subscriber whose topics include
-the message type, and one sender task per subscriber writes its queue to its socket. ``publish`` never
+websocket's send: text, or binary for a ``CompactFrame``). The producer encodes a message **once** and calls
+:meth:`ProducerHub.publish` with the payload; the hub puts that same object on the bounded queue of every
+subscriber whose topics include the message type, and one sender task per subscriber writes its queue to its
+socket. ``publish`` never
 awaits and never blocks, so the bot's analysis and trading never wait for a subscriber.
 
 Queues. Every subscriber has two FIFO queues:
@@ -33,6 +34,13 @@ Slow-consumer policy (the written rule DESIGN.md asks for):
    return ``False``, and the ``on_close(reason)`` callback given at :meth:`subscribe` tells the connection
    handler to close the socket.
 
+``tradecast.v1`` subscribers (``compact=True`` at :meth:`ProducerHub.subscribe`; see
+:mod:`tradecast.wire.compact`): a broadcast is still encoded once as JSON; when at least one ``tradecast.v1``
+subscriber takes it, the hub compresses it **once** (``pack``) and queues that same :class:`CompactFrame` for
+every ``tradecast.v1`` subscriber, and the JSON text for every other one (freqtrade, FreqUI: unchanged).
+Replies are compressed per reply, by the caller in its worker thread (:meth:`ProducerHub.payload_for`) or
+else by :meth:`reply`. Queue bounds count the bytes actually queued.
+
 A freqtrade consumer that missed broadcasts sees a gap in candle dates and asks for the missing rows, so a
 dropped 1-row broadcast is repaired by the consumer; a disconnected one reconnects and resyncs.
 """
@@ -47,6 +55,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tradecast.wire.compact import pack
 
 __all__ = ["HubClosed", "ProducerHub", "Subscription"]
 
@@ -74,6 +84,8 @@ class Subscription:
     topics: frozenset[str]
     send: SendFn
     on_close: CloseFn | None = None
+    #: a ``tradecast.v1`` subscriber: sent compressed :class:`~tradecast.wire.compact.CompactFrame`s
+    compact: bool = False
     live: deque[Payload] = field(default_factory=deque)
     live_bytes: int = 0
     replies: deque[Payload] = field(default_factory=deque)
@@ -123,6 +135,7 @@ class ProducerHub:
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         slow_timeout_s: float = DEFAULT_SLOW_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
+        pack: Callable[[Payload], Payload] = pack,
     ) -> None:
         if max_queue_messages < 1 or max_queue_bytes < 1 or max_reply_bytes < 1 or slow_timeout_s <= 0:
             raise ValueError("hub queue bounds and slow_timeout_s must be positive")
@@ -131,22 +144,26 @@ class ProducerHub:
         self.max_reply_bytes = max_reply_bytes
         self.slow_timeout_s = slow_timeout_s
         self._clock = clock
+        self._pack = pack
         self._subs: dict[str, Subscription] = {}
         self._closed = False
         self._watchdog: asyncio.Task[None] | None = None
         self.published = 0
         self.slow_disconnects = 0
+        #: broadcasts compressed for ``tradecast.v1`` subscribers (at most one per publish)
+        self.compressions = 0
 
     # ------------------------------------------------------------------------------------- subscribers
     def subscribe(
-        self, subscriber_id: str, send: SendFn, topics: Iterable[str] = (), on_close: CloseFn | None = None
+        self, subscriber_id: str, send: SendFn, topics: Iterable[str] = (), on_close: CloseFn | None = None,
+        *, compact: bool = False,
     ) -> Subscription:
-        """Register a subscriber and start its sender task (needs a running loop)."""
+        """Register a subscriber and start its sender task (needs a running loop); ``compact``: tradecast.v1."""
         if self._closed:
             raise HubClosed("the producer hub is closed")
         if subscriber_id in self._subs:
             raise ValueError(f"subscriber {subscriber_id!r} already exists")
-        sub = Subscription(subscriber_id, frozenset(str(t) for t in topics), send, on_close)
+        sub = Subscription(subscriber_id, frozenset(str(t) for t in topics), send, on_close, compact)
         sub.room.set()
         loop = asyncio.get_running_loop()
         sub.task = loop.create_task(self._sender(sub), name=f"hub-send-{subscriber_id}")
@@ -176,19 +193,27 @@ class ProducerHub:
     def publish(self, message_type: str, data: Payload) -> int:
         """Queue ``data`` (already encoded) for every subscriber of ``message_type``; returns how many took it.
 
-        Never awaits. The same object is queued for every subscriber (encode once, send the same bytes).
+        Never awaits. The same object is queued for every subscriber (encode once, send the same bytes); for
+        ``tradecast.v1`` subscribers, the same compressed object (compressed once, only if one takes it).
         """
         self.published += 1
-        size = len(data)
         now = self._clock()
         delivered = 0
         too_slow: list[Subscription] = []
+        packed: Payload | None = None
         for sub in self._subs.values():
             if message_type not in sub.topics:
                 continue
+            payload = data
+            if sub.compact:
+                if packed is None:
+                    packed = self._pack(data)
+                    self.compressions += packed is not data
+                payload = packed
+            size = len(payload)
             queue = sub.live
             if len(queue) < self.max_queue_messages and (not queue or sub.live_bytes + size <= self.max_queue_bytes):
-                queue.append(data)
+                queue.append(payload)
                 sub.live_bytes += size
                 sub.full_since = None
                 sub.wake.set()
@@ -206,12 +231,23 @@ class ProducerHub:
                        code=1008)
         return delivered
 
+    def payload_for(self, sub: Subscription, data: Payload) -> Payload:
+        """``data`` as ``sub`` receives it: compressed for a ``tradecast.v1`` subscriber, else ``data`` itself.
+
+        Pure and thread-safe: the producer calls it in the worker thread that encoded a large reply.
+        """
+        return self._pack(data) if sub.compact else data
+
     async def reply(self, sub: Subscription, data: Payload) -> bool:
         """Queue a reply for one subscriber, waiting while its reply queue is full.
+
+        ``data`` is the JSON text, or what :meth:`payload_for` made of it (compressing twice is a no-op).
 
         Returns ``False`` (nothing queued) when the subscriber is or becomes disconnected. The wait is
         bounded by the slow-consumer policy: a subscriber that does not drain is disconnected.
         """
+        if sub.compact:
+            data = self._pack(data)
         while not sub.closed and sub.replies and sub.reply_bytes + len(data) > self.max_reply_bytes:
             sub.room.clear()
             await sub.room.wait()
@@ -286,10 +322,12 @@ class ProducerHub:
             "subscribers": len(self._subs),
             "published": self.published,
             "slow_disconnects": self.slow_disconnects,
+            "compressions": self.compressions,
             "per_subscriber": [
                 {
                     "id": sub.id,
                     "topics": sorted(sub.topics),
+                    "compact": sub.compact,
                     "queued": len(sub.live),
                     "queued_bytes": sub.live_bytes,
                     "replies_queued": len(sub.replies),

@@ -194,7 +194,8 @@ class ProducerPublisher:
         Raises :class:`~tradecast.fleet.hub.HubClosed` when the producer is shutting down.
         """
         closed = asyncio.Event()
-        sub = self.hub.subscribe(f"{peer}#{next(_ids)}", conn.send, on_close=lambda reason: closed.set())
+        sub = self.hub.subscribe(f"{peer}#{next(_ids)}", conn.send, on_close=lambda reason: closed.set(),
+                                 compact=getattr(conn, "compact", False))  # tradecast.v1 negotiated
         session = _Session(self, sub, peer)
         closed_wait = asyncio.ensure_future(closed.wait())
         try:
@@ -270,9 +271,12 @@ class _Session:
                 continue
             self._served[key] = candle
             message = AnalyzedDfMessage(pair, timeframe, publisher.candle_type, request.select(frame), la)
-            text = await asyncio.to_thread(publisher.encode, message)
+            text = await asyncio.to_thread(self._encode_reply, message)
             if not await publisher.hub.reply(self.sub, text):
                 return
+
+    def _encode_reply(self, message: Any) -> str | bytes:  # worker thread: tradecast.v1 compresses here too
+        return self.publisher.hub.payload_for(self.sub, self.publisher.encode(message))
 
     async def _reply(self, message: Any) -> None:
         await self.publisher.hub.reply(self.sub, self.publisher.encode(message))

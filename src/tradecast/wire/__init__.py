@@ -1,12 +1,22 @@
 """The message-websocket protocol without I/O: message models, the codec, the dataframe codec, size checks.
 
-freqtrade's JSON is the default and only format so far; everything here is pure (bytes in, objects out and
-back), so the hub, the client and the tests drive it without sockets or an event loop.
+freqtrade's JSON is the default; ``tradecast.v1`` (:mod:`tradecast.wire.compact`: the same JSON,
+zlib-compressed once, in binary frames) is used when the producer selects that subprotocol. Everything here
+is pure (bytes in, objects out and back), so the hub, the client and the tests drive it without sockets or an
+event loop.
 """
 
 from __future__ import annotations
 
 from tradecast.wire.codec import decode_message, decode_request, encode_message, parse_last_analyzed
+from tradecast.wire.compact import (
+    SUBPROTOCOL,
+    CompactFrame,
+    compress_message,
+    decode_compact,
+    decompress_message,
+    pack,
+)
 from tradecast.wire.dataframe_codec import (
     SIGNAL_COLUMNS,
     TAG_COLUMNS,
@@ -40,10 +50,12 @@ __all__ = [
     "FLAT_EVENT_TYPES",
     "FULL_FRAME_LIMIT",
     "SIGNAL_COLUMNS",
+    "SUBPROTOCOL",
     "TAG_COLUMNS",
     "AnalyzedDfMessage",
     "AnalyzedDfRequest",
     "CandleType",
+    "CompactFrame",
     "ErrorKind",
     "EventMessage",
     "ExceptionMessage",
@@ -57,14 +69,18 @@ __all__ = [
     "WhitelistRequest",
     "WireError",
     "check_size",
+    "compress_message",
+    "decode_compact",
     "decode_frame",
     "decode_frame_json",
     "decode_message",
     "decode_request",
+    "decompress_message",
     "encode_frame",
     "encode_frame_json",
     "encode_message",
     "mib_to_bytes",
+    "pack",
     "parse_last_analyzed",
     "payload_size",
 ]

@@ -25,6 +25,7 @@ class ErrorKind(StrEnum):
     BAD_DATAFRAME = "bad_dataframe"  # the encoded dataframe is malformed
     MISSING_DATE = "missing_date"  # a non-empty dataframe without a usable "date" column
     BAD_REQUEST = "bad_request"  # a request (producer side) with invalid arguments
+    BAD_COMPRESSION = "bad_compression"  # a tradecast.v1 binary message that is not a sound zlib stream
 
 
 def snippet(value: object, limit: int = 40) -> str:

@@ -255,3 +255,111 @@ def test_a_one_row_reply_for_a_pair_with_no_data_counts_as_the_reply() -> None:
     assert client._is_reply("NEW/USDT", 1)  # nothing stored: the one row is the reply
     assert not client._is_reply("OLD/USDT", 1)  # data stored: a one-row frame is a broadcast
     assert client._is_reply("OLD/USDT", 1500)
+
+
+# ------------------------------------------------------------------------------------------ tradecast.v1
+
+
+class V1Producer(FakeProducer):
+    """A FakeProducer that records the offered subprotocols/extensions and (``select``) selects tradecast.v1."""
+
+    def __init__(self, *args, select: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.select = select
+        self.offers: list[tuple[str, str]] = []
+
+    async def start(self) -> V1Producer:
+        from websockets.asyncio.server import serve
+
+        self._server = await serve(self._handler, "127.0.0.1", self.port, process_request=self._check,
+                                   max_size=None, ping_interval=None,
+                                   select_subprotocol=self._select)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def _select(self, connection, offered):
+        return "tradecast.v1" if self.select and "tradecast.v1" in offered else None
+
+    def _check(self, connection, request):
+        self.offers.append((request.headers.get("Sec-WebSocket-Protocol", ""),
+                            request.headers.get("Sec-WebSocket-Extensions", "")))
+        return super()._check(connection, request)
+
+
+async def test_v1_is_offered_without_deflate_and_binary_frames_are_inflated() -> None:
+    from tradecast.wire import compress_message
+
+    server = await V1Producer(pairs=["BTC/USDT"]).start()
+    server.frames = {"BTC/USDT": make_frame(150)}
+    sink = Sink()
+    client = make_client(server.port, sink)
+    client.start()
+    try:
+        await eventually(lambda: client.synced)  # the replies came as text frames: accepted on v1 too
+        assert client.compact and client.status()["wire"] == "tradecast.v1"
+        assert server.offers[0] == ("tradecast.v1", "")  # no permessage-deflate on top of tradecast.v1
+        update = encode_message(analyzed("BTC/USDT", make_frame(151).tail(1)))
+        await server.broadcast(compress_message(update))  # bytes: a binary frame
+        await eventually(lambda: len(sink.frames()) == 2)
+        big = make_frame(1500, seed=4)  # inflates to more than 64 KiB: decoded in a worker thread
+        await server.broadcast(compress_message(encode_message(analyzed("BTC/USDT", big))))
+        await eventually(lambda: len(sink.frames()) == 3)
+    finally:
+        await client.stop()
+        await server.kill()
+    assert sink.frames()[1:] == [("BTC/USDT", 1, False), ("BTC/USDT", 1500, False)]
+    assert not client.errors
+
+
+async def test_bad_binary_frames_are_counted_and_the_connection_stays() -> None:
+    import zlib
+
+    server = await V1Producer(pairs=["BTC/USDT"]).start()
+    server.frames = {"BTC/USDT": make_frame(10)}
+    sink = Sink()
+    client = make_client(server.port, sink, message_size_limit=1)
+    client.start()
+    try:
+        await eventually(lambda: client.synced)
+        bomb = zlib.compress(b" " * (64 << 20), 9)  # 64 MiB of spaces in ~64 KiB: over the 1 MiB limit
+        good = encode_message(analyzed("BTC/USDT", make_frame(11).tail(1)))
+        for data in (bomb, b"\x78\x9cgarbage", zlib.compress(good)[:-3], zlib.compress(good)):
+            await server.broadcast(data)
+        await eventually(lambda: len(sink.frames()) == 2)
+    finally:
+        await client.stop()
+        await server.kill()
+    assert client.connects == 1
+    assert dict(client.errors) == {"oversize": 1, "bad_compression": 1, "truncated": 1}
+
+
+async def test_a_producer_that_does_not_select_v1_gets_plain_json_unchanged() -> None:
+    server = await V1Producer(pairs=["BTC/USDT"], select=False).start()  # like freqtrade's producer
+    server.frames = {"BTC/USDT": make_frame(30)}
+    sink = Sink()
+    client = make_client(server.port, sink)
+    client.start()
+    try:
+        await eventually(lambda: client.synced)
+        await server.broadcast(analyzed("BTC/USDT", make_frame(31).tail(1)))
+        await eventually(lambda: len(sink.frames()) == 2)
+    finally:
+        await client.stop()
+        await server.kill()
+    assert not client.compact and client.status()["wire"] == "json"
+    assert server.requests[:3] == SEQUENCE and not client.errors
+    assert sink.frames() == [("BTC/USDT", 30, True), ("BTC/USDT", 1, False)]
+
+
+async def test_compact_false_offers_deflate_and_no_subprotocol() -> None:
+    server = await V1Producer(pairs=[]).start()
+    client = ProducerClient(producer_cfg(server.port), consumer_config(server.port), Sink(), clock=FakeClock(),
+                            compact=False)
+    client.start()
+    try:
+        await eventually(lambda: client.connected)
+    finally:
+        await client.stop()
+        await server.kill()
+    protocol, extensions = server.offers[0]
+    assert protocol == "" and "permessage-deflate" in extensions and not client.compact
