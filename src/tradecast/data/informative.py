@@ -14,6 +14,12 @@ Semantics follow freqtrade exactly (see the fact sheet, section 6):
   matched, those leading rows take the last informative row whose key is earlier than the first matched key
   (freqtrade 2026.9). ``ffill=False``: a plain left merge, unmatched rows are NaN.
 * The result has a fresh ``0..n-1`` index and no key column.
+
+Two implementations of these rules: :func:`_merge_general` (pandas' join, any input) and :func:`_merge_fast`
+for the normal case (sorted unique informative dates, no name collisions; ~0.8 ms instead of ~3.5 ms for
+1000 x 6 base rows and 1500 x 15 informative rows, the consumer idiom). The fast path computes the matched
+informative row of every base row in numpy and takes those rows once; the property tests in
+``tests/unit/data/test_informative_fast_path.py`` compare both on random frames.
 """
 
 from __future__ import annotations
@@ -56,28 +62,51 @@ def merge_informative_pair(
         raise ValueError(f"merge_informative_pair: the informative dataframe has no {date_column!r} column")
     minutes = timeframe_to_minutes(timeframe)
     minutes_inf = timeframe_to_minutes(timeframe_inf)
-    informative = informative.copy()
-
     if minutes > minutes_inf:
         raise ValueError(
             f"merge_informative_pair: cannot merge a faster timeframe ({timeframe_inf}) into a slower one "
             f"({timeframe}); it would create new rows. Resample the informative data instead."
         )
+    if suffix and append_timeframe:
+        raise ValueError("merge_informative_pair: use either append_timeframe=True or a suffix, not both")
+    fast = _merge_fast(dataframe, informative, timeframe_inf, minutes, minutes_inf, ffill, append_timeframe,
+                       date_column, suffix)
+    if fast is not None:
+        return fast
+
+    return _merge_general(dataframe, informative, timeframe_inf, minutes, minutes_inf, ffill, append_timeframe,
+                          date_column, suffix)
+
+
+def _tag(timeframe_inf: str, append_timeframe: bool, suffix: str | None) -> str | None:
+    """What informative column names get appended (``_<tag>``); None: no renaming."""
+    if append_timeframe:
+        return timeframe_inf
+    return suffix or None
+
+
+def _merge_general(
+    dataframe: pd.DataFrame,
+    informative: pd.DataFrame,
+    timeframe_inf: str,
+    minutes: int,
+    minutes_inf: int,
+    ffill: bool,
+    append_timeframe: bool,
+    date_column: str,
+    suffix: str | None,
+) -> pd.DataFrame:
+    """The reference implementation: any frames (unsorted or repeated keys, name collisions, empty frames)."""
+    informative = informative.copy()
     if informative.empty or minutes == minutes_inf:
         informative["date_merge"] = informative[date_column]
     else:
         informative["date_merge"] = _close_aligned_dates(informative[date_column], timeframe_inf, minutes)
 
-    if suffix and append_timeframe:
-        raise ValueError("merge_informative_pair: use either append_timeframe=True or a suffix, not both")
-    if append_timeframe:
-        informative.columns = [f"{col}_{timeframe_inf}" for col in informative.columns]
-        key = f"date_merge_{timeframe_inf}"
-    elif suffix:
-        informative.columns = [f"{col}_{suffix}" for col in informative.columns]
-        key = f"date_merge_{suffix}"
-    else:
-        key = "date_merge"
+    tag = _tag(timeframe_inf, append_timeframe, suffix)
+    if tag is not None:
+        informative.columns = [f"{col}_{tag}" for col in informative.columns]
+    key = "date_merge" if tag is None else f"date_merge_{tag}"
 
     _check_tz(dataframe["date"], informative[key])
     left_rows, right_rows = _match_rows(dataframe["date"], informative[key], ffill)
@@ -86,6 +115,104 @@ def merge_informative_pair(
     right = informative.reset_index(drop=True).reindex(right_rows).reset_index(drop=True)
     merged = pd.merge(left, right, left_index=True, right_index=True, how="left", suffixes=("_x", "_y"))
     return merged.drop(columns=key).reset_index(drop=True)
+
+
+def _merge_fast(
+    dataframe: pd.DataFrame,
+    informative: pd.DataFrame,
+    timeframe_inf: str,
+    minutes: int,
+    minutes_inf: int,
+    ffill: bool,
+    append_timeframe: bool,
+    date_column: str,
+    suffix: str | None,
+) -> pd.DataFrame | None:
+    """:func:`_merge_general`'s result in numpy for the normal case; None when the case is not normal.
+
+    Normal: both frames have rows and unique column names, both date columns are datetimes of the same
+    time-zone awareness, the renamed informative columns (and the key) collide with no base column, and the
+    informative merge keys are strictly increasing. Then each base row matches at most one informative row,
+    found by ``searchsorted``; the rows are taken in one ``reindex`` (pandas' own missing-row dtypes: ints
+    become float, bools object, dates NaT) and put beside the base frame with one ``concat``. No copy of the
+    informative frame, no merge key column, no hash join.
+    """
+    if dataframe.empty or informative.empty:
+        return None
+    if not (dataframe.columns.is_unique and informative.columns.is_unique):
+        return None
+    base_dates, inf_dates = dataframe["date"], informative[date_column]
+    is_datetime = pd.api.types.is_datetime64_any_dtype
+    if not (is_datetime(base_dates) and is_datetime(inf_dates)):
+        return None
+    if isinstance(base_dates.dtype, pd.DatetimeTZDtype) != isinstance(inf_dates.dtype, pd.DatetimeTZDtype):
+        return None  # the general path raises the error
+    if "date_merge" in informative.columns:  # the general path overwrites that column with the key
+        return None
+    tag = _tag(timeframe_inf, append_timeframe, suffix)
+    names = list(informative.columns) if tag is None else [f"{col}_{tag}" for col in informative.columns]
+    key = "date_merge" if tag is None else f"date_merge_{tag}"
+    added = {*names, key}
+    if len(added) != len(names) + 1 or not added.isdisjoint(dataframe.columns):
+        return None  # repeated or colliding names: pandas' _x/_y suffixes
+    keys = inf_dates if minutes == minutes_inf else _close_aligned_dates(inf_dates, timeframe_inf, minutes)
+    left_keys, right_keys = _int_views(base_dates, keys)
+    if not (right_keys[1:] > right_keys[:-1]).all():
+        return None
+    found = np.minimum(np.searchsorted(right_keys, left_keys), len(right_keys) - 1)
+    rows = np.where(right_keys[found] == left_keys, found, -1)
+    if ffill:
+        rows = _ffill_rows(rows, right_keys)
+
+    left = dataframe.copy(deep=False)  # a new header only: ``concat`` copies the data
+    left.index = pd.RangeIndex(len(left))
+    source = informative.copy(deep=False)
+    source.index = pd.RangeIndex(len(source))
+    right = source.take(rows) if rows.min() >= 0 else source.reindex(rows)
+    right.index = left.index
+    right.columns = names
+    return pd.concat([left, right], axis=1)
+
+
+def _int_views(base: pd.Series, keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Both date columns as int64 in one unit (UTC), comparing as :func:`_as_int_keys` does.
+
+    Same unit (the normal case): the stored integers themselves, no conversion. Otherwise both go through
+    :func:`_as_int_keys` (nanoseconds).
+    """
+    if _unit(base.dtype) == _unit(keys.dtype):
+        return _raw_ints(base), _raw_ints(keys)
+    return _as_int_keys(base).to_numpy(), _as_int_keys(keys).to_numpy()
+
+
+def _unit(dtype: object) -> str:
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return dtype.unit
+    return np.datetime_data(dtype)[0]  # type: ignore[arg-type]
+
+
+def _raw_ints(dates: pd.Series) -> np.ndarray:
+    """The int64 behind a datetime column (tz-aware ones are stored as UTC)."""
+    values = dates.array
+    unit = _unit(dates.dtype)
+    return np.asarray(values, dtype=f"datetime64[{unit}]").view("int64")
+
+
+def _ffill_rows(rows: np.ndarray, right_keys: np.ndarray) -> np.ndarray:
+    """Forward-fill matched informative rows (-1: none) by base row, then fill leading rows (section 6.5).
+
+    ``right_keys`` must be strictly increasing.
+    """
+    hit = np.where(rows >= 0, np.arange(len(rows)), -1)
+    np.maximum.accumulate(hit, out=hit)  # position of the last matched base row at or before each row
+    filled = np.where(hit >= 0, rows[hit], -1)
+    matched = np.flatnonzero(filled >= 0)
+    if len(matched) and matched[0] > 0:
+        first = matched[0]
+        earlier = int(np.searchsorted(right_keys, right_keys[filled[first]], side="left"))
+        if earlier:  # informative rows with keys before the first match: the latest of them
+            filled[:first] = earlier - 1
+    return filled
 
 
 def _close_aligned_dates(dates: pd.Series, timeframe_inf: str, minutes: int) -> pd.Series:

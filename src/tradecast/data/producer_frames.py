@@ -20,7 +20,9 @@ consumer algorithm (fact sheet 5.3 and weaknesses 8.1, 8.6, 8.13, 8.22):
 * **At most one request per (producer, pair, timeframe, candle type) and candle**: the date of the candle that
   triggered a request is remembered, and the same candle never triggers a second one. Call
   :meth:`forget_requests` after a reconnect (requests in flight are lost with the connection).
-* Stored frames are trimmed to ``max_rows`` (newest kept) with a fresh 0..n-1 index.
+* Stored frames are trimmed to ``max_rows`` (newest kept) with a fresh 0..n-1 index. Appending a candle
+  slices the stored rows and stacks the new ones column by column (:func:`_stack`, the same frame as
+  ``pd.concat`` at a third of its cost; pandas' concat stays the fallback).
 * Known limit: a short gap reply that no longer reaches back to the stored rows (the producer moved on
   between request and reply) leaves a hole in the dates; the dates stay right and the next broadcast
   appends normally, because gaps are only measured after the newest stored candle.
@@ -43,6 +45,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from tradecast.core.clock import Clock, LiveClock
@@ -350,7 +353,7 @@ def _union(old: pd.DataFrame, new: pd.DataFrame, *, incoming_wins: bool, max_row
     if overlap.empty or (incoming_wins and overlap.iloc[-1] <= last_new and overlap.isin(new["date"]).all()):
         keep = max(max_rows - len(new), 0)
         head = old.iloc[max(before - keep, 0) : before] if keep else old.iloc[0:0]
-        return new if head.empty else pd.concat([head, new], ignore_index=True)
+        return new if head.empty else _stack(head, new)
     winner, loser = (new, old) if incoming_wins else (old, new)
     loser = loser[~loser["date"].isin(winner["date"])]
     if loser.empty:
@@ -359,6 +362,47 @@ def _union(old: pd.DataFrame, new: pd.DataFrame, *, incoming_wins: bool, max_row
     if not merged["date"].is_monotonic_increasing:
         merged = merged.sort_values("date", kind="stable")
     return merged
+
+
+def _stack(head: pd.DataFrame, tail: pd.DataFrame) -> pd.DataFrame:
+    """``pd.concat([head, tail], ignore_index=True)``, column by column when that gives the same frame.
+
+    The append of one candle to 1500 stored rows is the consumer's hot path, and pandas' concat costs
+    ~1.3 ms there: an object block whose values are all missing (tag columns full of None) sends it down a
+    per-value check. Same columns in the same order, each pair of dtypes equal or both int/float (numpy
+    promotes those as pandas does), and no missing value other than None in object columns: then the
+    columns are concatenated with numpy / the array's own ``_concat_same_type`` (~0.25 ms). Otherwise, or
+    when in doubt, pandas' concat.
+    """
+    columns = head.columns
+    if not (columns.is_unique and columns.equals(tail.columns)):
+        return pd.concat([head, tail], ignore_index=True)
+    arrays: dict = {}
+    for (name, a_col), (_, b_col) in zip(head.items(), tail.items(), strict=True):
+        a_type, b_type = a_col.dtype, b_col.dtype
+        if isinstance(a_type, np.dtype) and isinstance(b_type, np.dtype):
+            if a_type != b_type and not (a_type.kind in "if" and b_type.kind in "if"):
+                return pd.concat([head, tail], ignore_index=True)
+            a_values, b_values = a_col.to_numpy(), b_col.to_numpy()
+            if a_type.kind == "O" and not (_missing_is_none(a_values) and _missing_is_none(b_values)):
+                return pd.concat([head, tail], ignore_index=True)
+            arrays[name] = np.concatenate([a_values, b_values])
+        elif a_type == b_type and not isinstance(a_type, pd.SparseDtype):
+            a, b = a_col.array, b_col.array
+            arrays[name] = type(a)._concat_same_type([a, b])
+        else:
+            return pd.concat([head, tail], ignore_index=True)
+    stacked = pd.DataFrame(arrays)  # copies once into consolidated blocks, like concat
+    stacked.columns = columns
+    return stacked
+
+
+def _missing_is_none(values: np.ndarray) -> bool:
+    """True when every missing value of an object array is None (pandas' concat may rewrite other ones)."""
+    missing = pd.isna(values)
+    if not missing.any():
+        return True
+    return bool((values[missing] == None).all())  # noqa: E711 - element-wise identity with None
 
 
 def _candles_between(last: pd.Timestamp, first: pd.Timestamp, timeframe: str) -> int:

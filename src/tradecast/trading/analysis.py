@@ -152,11 +152,7 @@ class AnalysisPipeline:
         done = 0
         start = 0
         while start < len(work):
-            import os
-            if os.environ.get("INLINE"):
-                results = self._analyze_batch(work[start:start + BATCH_SIZE])
-            else:
-                results = await asyncio.to_thread(self._analyze_batch, work[start:start + BATCH_SIZE])
+            results = await asyncio.to_thread(self._analyze_batch, work[start:start + BATCH_SIZE])
             start += len(results)
             for pair, result in results:
                 if isinstance(result, Exception):
