@@ -1,11 +1,9 @@
 """Refresh candles and run the strategy over them without blocking the event loop.
 
-Candles are fetched concurrently (bounded), then analysed in a worker thread in short hops: a hop analyses
-pairs until it has run for ``HOP_BUDGET_S`` (at least one pair), then the event loop gets the results back,
-stores them, tells the listeners (the producer hub, the engine) and only then starts the next hop. So a pair
-is published and traded on about one analysis after it was analysed (a fixed batch of 10 used to hold the
-first pair back until the tenth was done), cheap strategies still analyse several pairs per hop, and the
-loop stays free for the API and the websockets throughout.
+Candles are fetched concurrently (bounded), then analysed in one worker-thread pass that streams each pair's
+result back to the event loop as soon as it exists. The loop stores it, tells the listeners (the producer hub,
+the engine) and so publishes and trades on that pair while the worker goes on with the next ones; the worker
+never waits for the loop, and the loop stays free for the API and the websockets throughout.
 
 A strategy error for one pair is logged once per pair and kind of error, and that pair is skipped; the others
 go on.
@@ -16,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,11 +29,6 @@ log = logging.getLogger("tradecast.analysis")
 
 #: how many candles a pair keeps (and how many the first fetch asks for)
 DEFAULT_CANDLE_LIMIT = 1000
-#: at most this many pairs per worker-thread hop
-BATCH_SIZE = 10
-#: a hop returns once its analyses have taken this long (a hop itself costs ~0.1 ms): with strategies of a
-#: few ms per pair every pair gets its own hop, and its decision no longer waits for the rest of a batch
-HOP_BUDGET_S = 0.001
 #: how many candle requests may be in flight at once (network markets)
 FETCH_CONCURRENCY = 16
 #: a market that computes candles in-process (the sim) gets fewer at once, so one loop turn stays short
@@ -149,12 +142,29 @@ class AnalysisPipeline:
                 work.append((pair, frame))
                 if not self.fetch_candles:
                     self._fed_input[pair] = frame
+        if not work:
+            return 0
+        # One worker pass over every pair, streaming each result back as soon as it exists: the worker never
+        # waits for the loop (a thread hop per pair cost ~1 ms of idle worker each), and the loop still stores,
+        # publishes and decides pair by pair while later pairs are being analysed.
+        loop = asyncio.get_running_loop()
+        results: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        stop = threading.Event()
+
+        def worker() -> None:
+            try:
+                for pair, frame in work:
+                    if stop.is_set():
+                        break
+                    loop.call_soon_threadsafe(results.put_nowait, (pair, self._analyze_one(pair, frame)))
+            finally:
+                loop.call_soon_threadsafe(results.put_nowait, None)
+
+        running = loop.run_in_executor(None, worker)
         done = 0
-        start = 0
-        while start < len(work):
-            results = await asyncio.to_thread(self._analyze_batch, work[start:start + BATCH_SIZE])
-            start += len(results)
-            for pair, result in results:
+        try:
+            while (item := await results.get()) is not None:
+                pair, result = item
                 if isinstance(result, Exception):
                     self._report_once(pair, type(result).__name__, f"{pair}: analysis skipped: {result}")
                     continue
@@ -163,23 +173,19 @@ class AnalysisPipeline:
                 maybe = on_result(outcome)
                 if asyncio.iscoroutine(maybe):
                     await maybe
-                await asyncio.sleep(0)  # one pair's decisions per loop turn: API and websockets stay responsive
+        finally:
+            stop.set()  # cancelled (the bot is stopping): the worker ends after its current pair
+            await asyncio.shield(running)  # never two analysis passes of one strategy at once
         return done
 
-    def _analyze_batch(self, batch: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, Any]]:
-        """Analyse pairs of ``batch`` in order until ``HOP_BUDGET_S`` is spent; the results (at least one)."""
-        out: list[tuple[str, Any]] = []
-        deadline = time.perf_counter() + HOP_BUDGET_S
-        for pair, frame in batch:
-            if out and time.perf_counter() >= deadline:
-                break
-            try:
-                out.append((pair, self.strategy.analyze(frame, {"pair": pair})))
-            except StrategyError as exc:
-                out.append((pair, exc))
-            except Exception as exc:  # the strategy wraps user errors; anything else is still isolated
-                out.append((pair, StrategyError(f"{type(exc).__name__}: {exc}")))
-        return out
+    def _analyze_one(self, pair: str, frame: pd.DataFrame) -> Any:
+        """The analysed frame of ``pair``, or the StrategyError that prevented it (worker thread)."""
+        try:
+            return self.strategy.analyze(frame, {"pair": pair})
+        except StrategyError as exc:
+            return exc
+        except Exception as exc:  # the strategy wraps user errors; anything else is still isolated
+            return StrategyError(f"{type(exc).__name__}: {exc}")
 
     def _store(self, pair: str, timeframe: str, frame: pd.DataFrame) -> Analyzed:
         last_date = frame["date"].iloc[-1] if not frame.empty else None

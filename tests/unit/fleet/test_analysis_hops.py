@@ -1,13 +1,13 @@
-"""AnalysisPipeline: a pair is published right after its own analysis; candle splicing keeps its rows.
+"""AnalysisPipeline: one worker pass streams each pair's result back as soon as it exists; candle splicing.
 
-The worker-thread hops are time-boxed (``HOP_BUDGET_S``): with analyses slower than the budget every pair is
-handed back (stored, published, decided) before the next one is analysed, so a producer's first pair no
-longer waits for a batch of ten. The budget is patched here, never measured.
+The loop stores, publishes and decides pair by pair while the worker goes on with later pairs: proved here
+with an event the worker waits on (set only by the loop's handling of an earlier pair), never by timing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -18,7 +18,6 @@ import pytest
 from tradecast.core.clock import FakeClock
 from tradecast.core.errors import StrategyError
 from tradecast.data.analyzed import AnalyzedStore
-from tradecast.trading import analysis
 from tradecast.trading.analysis import AnalysisPipeline
 
 NOW = datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC)
@@ -70,30 +69,41 @@ def pipeline(events: list, pairs: list[str], failing: set[str] = frozenset(), ma
 PAIRS = [f"P{i}/USDT" for i in range(12)]
 
 
-def test_each_pair_is_handed_back_before_the_next_is_analysed(monkeypatch):
-    monkeypatch.setattr(analysis, "HOP_BUDGET_S", 0.0)  # analyses "slower" than the budget
+def test_results_come_back_in_order_each_after_its_analysis():
     events: list[tuple[str, str]] = []
     pipe = pipeline(events, PAIRS)
     done = asyncio.run(pipe.analyze(PAIRS, lambda result: events.append(("result", result.pair))))
     assert done == len(PAIRS)
-    expected = [(kind, pair) for pair in PAIRS for kind in ("analyze", "result")]
-    assert events == expected
+    assert [p for kind, p in events if kind == "result"] == PAIRS
+    for pair in PAIRS:
+        assert events.index(("analyze", pair)) < events.index(("result", pair))
 
 
-def test_cheap_analyses_share_a_hop_up_to_the_batch_size(monkeypatch):
-    monkeypatch.setattr(analysis, "HOP_BUDGET_S", 3600.0)
+def test_a_pair_is_decided_while_later_pairs_are_still_analysed():
     events: list[tuple[str, str]] = []
+    first_decided = threading.Event()
+
+    class Waiting(Strategy):
+        def analyze(self, frame, metadata):
+            if metadata["pair"] == PAIRS[3]:
+                # only the loop's handling of the first pair sets this: with results handed back at the end
+                # of the pass it would never be set and the wait would time out
+                assert first_decided.wait(timeout=10), "the first result was not handed back while analysing"
+            return super().analyze(frame, metadata)
+
     pipe = pipeline(events, PAIRS)
-    asyncio.run(pipe.analyze(PAIRS, lambda result: events.append(("result", result.pair))))
-    batch = analysis.BATCH_SIZE
-    assert events[:batch] == [("analyze", p) for p in PAIRS[:batch]]
-    assert events[batch:2 * batch] == [("result", p) for p in PAIRS[:batch]]
-    assert events[2 * batch:] == [(kind, p) for kind in ("analyze", "result") for p in PAIRS[batch:]]
+    pipe.strategy = Waiting(events)
+
+    def on_result(result) -> None:
+        events.append(("result", result.pair))
+        if result.pair == PAIRS[0]:
+            first_decided.set()
+
+    assert asyncio.run(pipe.analyze(PAIRS, on_result)) == len(PAIRS)
+    assert events.index(("result", PAIRS[0])) < events.index(("analyze", PAIRS[4]))
 
 
-@pytest.mark.parametrize("budget", [0.0, 3600.0])
-def test_a_failing_pair_is_skipped_and_the_others_go_on(monkeypatch, budget):
-    monkeypatch.setattr(analysis, "HOP_BUDGET_S", budget)
+def test_a_failing_pair_is_skipped_and_the_others_go_on():
     events: list[tuple[str, str]] = []
     pipe = pipeline(events, PAIRS, failing={PAIRS[0], PAIRS[5]})
     results: list[str] = []
@@ -101,6 +111,31 @@ def test_a_failing_pair_is_skipped_and_the_others_go_on(monkeypatch, budget):
     assert done == len(PAIRS) - 2
     assert results == [p for p in PAIRS if p not in (PAIRS[0], PAIRS[5])]
     assert [p for kind, p in events if kind == "analyze"] == PAIRS
+
+
+def test_cancelling_stops_the_worker_after_its_current_pair():
+    events: list[tuple[str, str]] = []
+    never = threading.Event()
+
+    class Slow(Strategy):
+        def analyze(self, frame, metadata):
+            if metadata["pair"] not in PAIRS[:2]:
+                never.wait(timeout=0.2)  # keeps the worker on this pair while the loop cancels
+            return super().analyze(frame, metadata)
+
+    pipe = pipeline(events, PAIRS)
+    pipe.strategy = Slow(events)
+
+    async def main() -> None:
+        async def on_result(result) -> None:
+            if result.pair == PAIRS[1]:
+                raise asyncio.CancelledError  # as if the bot were stopped here
+        with pytest.raises(asyncio.CancelledError):
+            await pipe.analyze(PAIRS, on_result)
+
+    asyncio.run(main())
+    analysed = [p for kind, p in events if kind == "analyze"]
+    assert 2 <= len(analysed) < len(PAIRS)  # the worker noticed and stopped early
 
 
 class Market:
