@@ -49,6 +49,14 @@ class ExternalMessageConsumerConfig(Section):
         False,
         description="tradecast: rely on producers for candles and do not download any from the market.",
     )
+    tradecast_wire: bool = Field(
+        True,
+        description=(
+            "tradecast: offer the tradecast.v1 subprotocol (each broadcast compressed once by a tradecast "
+            "producer). A freqtrade producer never selects it; set false to keep permessage-deflate with "
+            "freqtrade producers over slow links."
+        ),
+    )
 
     @field_validator("producers")
     @classmethod

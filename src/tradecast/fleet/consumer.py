@@ -85,7 +85,8 @@ class ConsumerService:
         if connect is not None:
             options["connect"] = connect
         self.clients = {
-            p.name: ProducerClient(p, config, self._on_message, has_data=self._holder(p.name), **options)
+            p.name: ProducerClient(p, config, self._on_message, has_data=self._holder(p.name),
+                                   compact=bool(getattr(config, "tradecast_wire", True)), **options)
             for p in config.producers
         }
         self.producer_data_only = bool(getattr(config, "producer_data_only", False))

@@ -262,3 +262,18 @@ async def test_pairs_sharded_over_two_producers_feed_one_wallet(tmp_path):
         await bot.stop()
         await first.kill()
         await second.kill()
+
+
+def test_tradecast_wire_switch_reaches_every_client(tmp_path):
+    from types import SimpleNamespace
+
+    from tradecast.config import ExternalMessageConsumerConfig
+    from tradecast.fleet.consumer import ConsumerService
+
+    producers = [{"name": n, "host": "127.0.0.1", "port": 8080, "ws_token": "t"} for n in ("a", "b")]
+    bot = SimpleNamespace(strategy=SimpleNamespace(timeframe="5m"), dataprovider=SimpleNamespace(producer_source=None))
+    for flag in (True, False):
+        config = ExternalMessageConsumerConfig.model_validate(
+            {"enabled": True, "producers": producers, "tradecast_wire": flag})
+        service = ConsumerService(bot, config)
+        assert [client.offer_compact for client in service.clients.values()] == [flag, flag]
