@@ -30,9 +30,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench || true
 
-## make bench: run every benchmark and print its table
+## make bench: run every benchmark and print its table (numbers are recorded in bench/RESULTS.md)
 bench: $(STAMP)
+	@bash scripts/ensure-redis.sh
 	$(BIN)/python bench/analyze.py
+	$(BIN)/python bench/fleet_broadcast.py
+	$(BIN)/python bench/fleet_freshness.py
+	$(BIN)/python bench/signals_latency.py
+	$(BIN)/python bench/api_load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
