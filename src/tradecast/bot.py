@@ -184,8 +184,11 @@ class Bot:
             except Exception:
                 log.exception("analysis listener failed for %s", result.pair)
         enter, exit_, enter_tag, exit_tag, candle_date = self.strategy.get_latest_signal(result.frame)
-        await self.engine.on_analyzed(result.pair, Signals(enter=enter, exit=exit_, enter_tag=enter_tag,
-                                                            exit_tag=exit_tag, candle_date=candle_date))
+        try:
+            await self.engine.on_analyzed(result.pair, Signals(enter=enter, exit=exit_, enter_tag=enter_tag,
+                                                                exit_tag=exit_tag, candle_date=candle_date))
+        except Exception as exc:  # one pair's trouble (ticker, database) must not end the pass for the others
+            log.warning("%s: decision failed this round: %s: %s", result.pair, type(exc).__name__, exc)
 
     async def _sleep_until_next(self) -> None:
         throttle = float(self.config.internals.process_throttle_secs)

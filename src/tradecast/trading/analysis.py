@@ -68,6 +68,7 @@ class AnalysisPipeline:
         self.fetch_candles = True
         self._fed_input: dict[str, pd.DataFrame] = {}
         local = getattr(market, "name", "") == "sim"
+        self._pass_lock = asyncio.Lock()
         self._fetch_gate = asyncio.Semaphore(LOCAL_FETCH_CONCURRENCY if local else FETCH_CONCURRENCY)
         # the worker thread runs pandas for milliseconds at a time; a shorter switch interval lets the
         # event loop (API, websockets, signals) take the GIL back sooner while analysis runs
@@ -133,7 +134,15 @@ class AnalysisPipeline:
         return self._last_candle.get(pair) != frame["date"].iloc[-1]
 
     async def analyze(self, pairs: Sequence[str], on_result: AnalyzedListener, *, force: bool = False) -> int:
-        """Analyse the pairs that need it, in worker-thread batches; ``on_result`` runs in the loop."""
+        """Analyse the pairs that need it in the worker thread; ``on_result`` runs in the loop, pair by pair.
+
+        Passes never overlap (the bot loop and the consumer's event-driven analysis both call this): a strategy
+        is not written to run twice at once, and an older pass must not store a result over a newer one.
+        """
+        async with self._pass_lock:
+            return await self._analyze(pairs, on_result, force=force)
+
+    async def _analyze(self, pairs: Sequence[str], on_result: AnalyzedListener, *, force: bool) -> int:
         timeframe = self.strategy.timeframe
         work = []
         for pair in pairs:
@@ -144,6 +153,7 @@ class AnalysisPipeline:
                     self._fed_input[pair] = frame
         if not work:
             return 0
+        inputs = dict(work)
         # One worker pass over every pair, streaming each result back as soon as it exists: the worker never
         # waits for the loop (a thread hop per pair cost ~1 ms of idle worker each), and the loop still stores,
         # publishes and decides pair by pair while later pairs are being analysed.
@@ -165,6 +175,8 @@ class AnalysisPipeline:
         try:
             while (item := await results.get()) is not None:
                 pair, result = item
+                if self.candles.get(pair, timeframe) is not inputs[pair]:
+                    continue  # newer candles arrived while this pair was analysed: that result is outdated
                 if isinstance(result, Exception):
                     self._report_once(pair, type(result).__name__, f"{pair}: analysis skipped: {result}")
                     continue

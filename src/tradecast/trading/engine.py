@@ -160,9 +160,12 @@ class TradingEngine:
             return
         ticker = await self.market.fetch_ticker(trade.pair)
         rate = ticker.bid
+        before = (trade.stop_loss, trade.max_rate, trade.min_rate)
         update_stop(trade, rate, now, self.strategy)
         decision = evaluate_exit(trade, rate, now, self.strategy, self.signals.get(trade.pair, Signals()))
         if decision is None:
+            if (trade.stop_loss, trade.max_rate, trade.min_rate) != before:
+                await self._save(trade)  # a trailed stop must survive a restart
             return
         try:
             await self.exit(trade, decision.reason, detail=decision.detail)
@@ -206,8 +209,12 @@ class TradingEngine:
         self._check_entry_allowed(pair, forced, now, markets)
         info = markets[pair]
         order_types = self.strategy.order_types or {}
+        if price is not None and order_type == "market":
+            order_type = "limit"  # a market order fills at the ask whatever the price: size and fill must agree
         entry_type = order_types.get("entry", "limit")
         order_type = order_type or (order_types.get("force_entry", entry_type) if forced else entry_type)
+        if price is not None:
+            order_type = "limit"
         if order_type not in ("market", "limit"):
             raise TradeRejected(f"order type must be market or limit, got {order_type!r}")
         ticker = await self.market.fetch_ticker(pair)
@@ -226,6 +233,8 @@ class TradingEngine:
             fee=fee,
             min_cost=info.min_cost,
             tradable_balance_ratio=float(self.config.tradable_balance_ratio),
+            available_capital=self.config.available_capital,
+            realized_profit=wallet.closed_profit + wallet.realized_open_profit,
         )
         if decision.stake is None:
             raise TradeRejected(f"no stake for {pair}: {decision.reason}")
@@ -311,6 +320,9 @@ class TradingEngine:
                            signal: SignalRecord | None = None) -> None:
         now = order.order_filled_date or self.clock.now()
         fill_rate = order.average or order.price or 0.0
+        if order.filled <= 0:  # the market reported the exit done without a fill: nothing was sold
+            await self._order_canceled(trade, order, "closed without a fill")
+            return
         if order.filled < trade.amount * (1 - 1e-9):
             realized = trade.reduce(order.filled, fill_rate)
             trade.exit_reason = None
@@ -395,12 +407,21 @@ class TradingEngine:
             if trade is None:
                 raise TradeRejected(f"no open trade with id {trade_id}")
             targets = [trade]
+        refused: list[str] = []
         for trade in targets:
-            if trade.has_open_orders:
-                # an unfilled entry is simply cancelled (the trade disappears); a pending exit is replaced
-                await self.cancel_open_order(trade.id)  # type: ignore[arg-type]
-            if trade.id in self.open_trades:
-                await self.exit(trade, "force_exit", order_type=order_type, amount=amount, forced=True, price=price)
+            try:
+                if trade.has_open_orders:
+                    # an unfilled entry is simply cancelled (the trade disappears); a pending exit is replaced
+                    await self.cancel_open_order(trade.id)  # type: ignore[arg-type]
+                if trade.id in self.open_trades:
+                    await self.exit(trade, "force_exit", order_type=order_type, amount=amount, forced=True,
+                                    price=price)
+            except TradeRejected as exc:  # one refusal must not leave the other trades of "all" open
+                refused.append(f"#{trade.id} {trade.pair}: {exc}")
+        if refused and len(targets) == 1:
+            raise TradeRejected(refused[0].split(": ", 1)[1])
+        if refused:
+            log.warning("force exit: %d trade(s) refused: %s", len(refused), "; ".join(refused))
         return targets
 
     async def delete_trade(self, trade_id: int) -> bool:

@@ -251,3 +251,41 @@ def test_blacklist_entries_and_patterns() -> None:
     assert "valid pattern" in blacklist_entry_problem("BAD[", [])
     assert blacklist_entry_problem("", []) == "blacklist entries must be non-empty strings"
     assert blacklist_entry_problem("SOL/USDT", []) is None
+
+
+async def test_a_trailed_stop_is_saved_so_a_restart_keeps_it(tmp_path: Path) -> None:
+    engine = await build_engine(tmp_path, make_config(trailing_stop=True, minimal_roi={"0": 10}))
+    trade = await engine.enter("BTC/USDT")
+    engine.market.set_price("BTC/USDT", 55_000)
+    await engine.manage()
+    stored = await engine.db.run(engine.repo.get_trade, trade.id)
+    assert stored.stop_loss == pytest.approx(trade.stop_loss) and stored.stop_loss > stored.initial_stop_loss
+    assert stored.max_rate == pytest.approx(trade.max_rate)
+    engine.db.stop()
+    engine.repo_db.close()
+    again = await build_engine(tmp_path, make_config(trailing_stop=True, minimal_roi={"0": 10}))
+    try:
+        again.market.set_price("BTC/USDT", 52_000)  # below the trailed stop, above the initial one
+        await again.manage()
+        assert again.open_trades == {} and (await again.db.run(again.repo.get_trade, trade.id)).exit_reason == (
+            "trailing_stop_loss")
+    finally:
+        again.db.stop()
+        again.repo_db.close()
+
+
+async def test_a_priced_force_entry_is_a_limit_order_and_never_overspends(engine) -> None:
+    trade = await engine.enter("ETH/USDT", forced=True, price=300.0, order_type="market")
+    assert trade.orders[0].order_type == "limit" and trade.open_rate == 300.0
+    assert engine.wallet().free >= 0
+
+
+async def test_available_capital_bounds_the_stake(tmp_path: Path) -> None:
+    config = make_config(available_capital=150, stake_amount="unlimited")
+    engine = await build_engine(tmp_path, config)
+    try:
+        trade = await engine.enter("BTC/USDT")
+        assert trade.open_trade_value <= 150 / 2 + 1e-9  # two slots share the 150 the bot may use
+    finally:
+        engine.db.stop()
+        engine.repo_db.close()
