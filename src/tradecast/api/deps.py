@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tradecast.api.app import JsonResponse
 from tradecast.model import Trade
@@ -103,6 +103,14 @@ class LockPayload(_Body):
     until: datetime
     side: Literal["*", "long", "short"] = "*"
     reason: str | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _in_utc_range(cls, value: datetime) -> datetime:
+        try:
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValueError("until is out of range once converted to UTC") from None
 
 
 class DeleteLockPayload(_Body):

@@ -116,17 +116,20 @@ def frame_payload(frame: pd.DataFrame | None, *, pair: str, timeframe: str, stra
     }
 
 
-def _check_pair_and_timeframe(bot: Any, pair: str, timeframe: str) -> None:
+def _check_pair_and_timeframe(bot: Any, pair: str, timeframe: str, *, pair_must_exist: bool = True) -> None:
     try:
-        timeframe_to_seconds(timeframe)
-    except (ValueError, KeyError):
-        raise HTTPException(status_code=422, detail=f"unknown timeframe {timeframe!r}, e.g. 5m or 1h") from None
-    if pair not in bot.market.markets():
+        seconds = timeframe_to_seconds(timeframe)
+    except (ValueError, KeyError, OverflowError):
+        seconds = 0
+    if not 0 < seconds <= 366 * 86400:  # 1m .. 1y; "99999999999999999999w" must not reach int64 maths
+        raise HTTPException(status_code=422, detail=f"unknown timeframe {timeframe!r}, e.g. 5m or 1h")
+    if pair_must_exist and pair not in bot.market.markets():
         raise TradeRejected(f"pair {pair} is not traded on {bot.market.name}")
 
 
 def _pair_candles(bot: Any, pair: str, timeframe: str, limit: int | None, columns: list[str] | None) -> Any:
-    _check_pair_and_timeframe(bot, pair, timeframe)
+    # an unknown pair gives an empty result, as freqtrade answers (FreqUI then shows an empty chart)
+    _check_pair_and_timeframe(bot, pair, timeframe, pair_must_exist=False)
     stored = bot.analyzed.get(pair, timeframe)
     if stored is not None:
         frame, last_analyzed = stored

@@ -38,13 +38,13 @@ control_router = APIRouter(prefix="/api/v1", tags=["control"])
 
 
 @control_router.post("/start")
-def start(bot: BotDep) -> dict[str, str]:
+async def start(bot: BotDep) -> dict[str, str]:
     """Start the trader if it is stopped."""
     return {"status": bot.start_trading()}
 
 
 @control_router.post("/stop")
-def stop(bot: BotDep) -> dict[str, str]:
+async def stop(bot: BotDep) -> dict[str, str]:
     """Stop the trader (open trades stay open); ``/start`` resumes."""
     return {"status": bot.stop_trading()}
 
@@ -52,7 +52,7 @@ def stop(bot: BotDep) -> dict[str, str]:
 @control_router.post("/stopentry")
 @control_router.post("/stopbuy")
 @control_router.post("/pause")
-def stop_entry(bot: BotDep) -> dict[str, str]:
+async def stop_entry(bot: BotDep) -> dict[str, str]:
     """No new entries; open trades are still managed. ``/reload_config`` resets it."""
     return {"status": bot.stop_entry()}
 
@@ -185,7 +185,7 @@ async def delete_lock_by(payload: DeleteLockPayload, bot: BotDep) -> dict[str, A
 
 
 @control_router.post("/blacklist")
-def add_blacklist(payload: BlacklistPayload, bot: BotDep) -> dict[str, Any]:
+async def add_blacklist(payload: BlacklistPayload, bot: BotDep) -> dict[str, Any]:
     """Add pairs or patterns to the blacklist; refused entries are listed under ``errors``."""
     engine = bot.engine
     before = list(engine.blacklist)
@@ -202,7 +202,7 @@ def add_blacklist(payload: BlacklistPayload, bot: BotDep) -> dict[str, Any]:
 
 
 @control_router.delete("/blacklist")
-def delete_blacklist(bot: BotDep, pairs_to_delete: Annotated[list[str], Query()]) -> dict[str, Any]:
+async def delete_blacklist(bot: BotDep, pairs_to_delete: Annotated[list[str], Query()]) -> dict[str, Any]:
     """Remove entries from the blacklist; entries not on it are listed under ``errors``."""
     engine = bot.engine
     errors = {entry: f"Pair {entry} is not in the current blacklist." for entry in pairs_to_delete

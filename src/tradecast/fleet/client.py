@@ -255,7 +255,10 @@ class ProducerClient:
             try:
                 await self._receive_loop(ws, sender)
             except Exception as exc:
-                lived = self._synced or time.monotonic() - started >= self.sleep_time
+                # a healthy session resets the backoff; one that ended on a size or policy close (1009 oversize,
+                # 1008 slow consumer) would end the same way again, so its resync must keep backing off
+                lived = (self._synced and time.monotonic() - started >= self.sleep_time
+                         and _close_code(exc) not in (1008, 1009))
                 if lived:
                     self._failed(exc)
                     return True
@@ -347,6 +350,9 @@ class ProducerClient:
                 msg = decode(raw, self.max_bytes)
         except WireError as exc:
             self._count_error(exc.kind, str(exc))
+            return
+        except Exception as exc:  # a decoder bug or hostile input: count it, keep the connection
+            self._count_error("decode_error", f"{type(exc).__name__}: {exc}")
             return
         is_reply = False
         if isinstance(msg, AnalyzedDfMessage):
@@ -456,3 +462,12 @@ def _classify(exc: BaseException, client: ProducerClient) -> tuple[str, int, str
             f"up to {client.sleep_time:g}s"
         )
     return "error", logging.ERROR, f"connection failed unexpectedly ({type(exc).__name__}: {exc}); retrying"
+
+
+def _close_code(exc: BaseException) -> int | None:
+    """The websocket close code behind a connection error (sent or received), if any."""
+    for frame in (getattr(exc, "rcvd", None), getattr(exc, "sent", None)):
+        code = getattr(frame, "code", None)
+        if code is not None:
+            return int(code)
+    return None

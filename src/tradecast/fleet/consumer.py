@@ -147,9 +147,9 @@ class ConsumerService:
 
     async def _on_message(self, producer: str, msg: Any, is_reply: bool) -> None:
         if isinstance(msg, AnalyzedDfMessage):
-            arrived = time.monotonic()
-            async with self._gate:  # never while an analysis runs: see ``_gate`` in __init__
-                self._on_frame(producer, msg, is_reply, arrived)
+            # applied at once, even while an analysis pass runs (the store swaps whole entries): waiting here
+            # for a bot pass would stall every producer's receive loop and get us dropped as a slow consumer
+            self._on_frame(producer, msg, is_reply, time.monotonic())
         elif isinstance(msg, WhitelistMessage):
             self.store.set_whitelist(producer, msg.pairs)
         else:
@@ -230,5 +230,8 @@ class ConsumerService:
             now = time.monotonic()
             for pair, arrived in arrivals.items():
                 for listener in self.decision_listeners:
-                    listener(pair, now - arrived)
+                    try:
+                        listener(pair, now - arrived)
+                    except Exception:
+                        log.exception("consumer: decision listener failed for %s", pair)
         return done

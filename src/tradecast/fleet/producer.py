@@ -158,8 +158,13 @@ class ProducerPublisher:
                 pairs.append(trade.pair)
         return pairs
 
+    def is_known_pair(self, pair: str) -> bool:
+        """A pair this producer trades or has analysed (what a client may make us remember per connection)."""
+        return pair in self.active_whitelist() or self.bot.analyzed.get(pair, self.bot.strategy.timeframe) is not None
+
     def on_analyzed(self, result: Any) -> None:
         """Bot listener: broadcast the newest analysed row, then ``new_candle`` if the candle is new."""
+        self.check_whitelist()  # a pair that just joined is announced before its first candle
         hub = self.hub
         if hub.wants(MessageType.ANALYZED_DF) and not result.frame.empty:
             message = AnalyzedDfMessage(result.pair, result.timeframe, self.candle_type, result.frame.tail(1),
@@ -168,7 +173,6 @@ class ProducerPublisher:
         if result.new_candle and hub.wants(MessageType.NEW_CANDLE):
             candle = NewCandleMessage(result.pair, result.timeframe, self.candle_type)
             hub.publish(MessageType.NEW_CANDLE, self.encode(candle))
-        self.check_whitelist()
 
     def on_event(self, kind: str, payload: dict[str, Any]) -> None:
         """Bot listener: broadcast a flat trade event (unknown kinds are ignored)."""
@@ -208,11 +212,17 @@ class ProducerPublisher:
                 raw = receiving.result()
                 if raw is None:
                     return Ended("socket closed", by_client=True)
-                await session.handle(raw)
+                try:
+                    await session.handle(raw)
+                except Exception as exc:  # a bad frame to encode, a hostile request: answer, keep serving
+                    log.warning("message ws %s: request failed: %s: %s", peer, type(exc).__name__, exc)
+                    await session._reply(ExceptionMessage("Error processing request"))
                 if sub.closed:
                     return Ended(sub.reason or "closed by the producer", close_code=sub.close_code)
         finally:
             closed_wait.cancel()
+            if "receiving" in locals() and not receiving.done():
+                receiving.cancel()
             if not sub.closed:
                 self.hub.unsubscribe(sub, "connection ended")
 
@@ -269,9 +279,15 @@ class _Session:
                 log.debug("message ws: %s asked again for %s (limit %s) within one candle; not answered",
                           self.peer, pair, request.limit)
                 continue
-            self._served[key] = candle
             message = AnalyzedDfMessage(pair, timeframe, publisher.candle_type, request.select(frame), la)
-            text = await asyncio.to_thread(self._encode_reply, message)
+            try:
+                text = await asyncio.to_thread(self._encode_reply, message)
+            except Exception as exc:  # one pair's unencodable column must not cost the others their frames
+                log.warning("message ws: frame of %s cannot be encoded: %s: %s", pair, type(exc).__name__, exc)
+                await self._reply(ExceptionMessage(f"Error processing request for {pair}"))
+                continue
+            if key in self._served or publisher.is_known_pair(pair):  # bounded: only real pairs are recorded
+                self._served[key] = candle
             if not await publisher.hub.reply(self.sub, text):
                 return
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 _PAIR = re.compile(r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$")
+#: groups, braces and stacked quantifiers are what makes a regex backtrack exponentially (a DoS through the API)
+_RISKY_PATTERN = re.compile(r"[(){}]|[*+?]\s*[*+?]")
 _PATTERN_CHARS = frozenset("*.[]^$+?()|{}\\")
 
 
@@ -36,6 +38,9 @@ def blacklist_entry_problem(entry: object, current: Iterable[str]) -> str | None
         return "blacklist entries must be non-empty strings"
     if entry in current:
         return f"{entry} is already blacklisted"
+    if len(entry) > 64 or _RISKY_PATTERN.search(entry):
+        return (f"{entry}: only simple patterns such as BNB/.* or .*/BTC are allowed "
+                "(no groups, repetition braces or stacked quantifiers)")
     if not _PAIR.match(entry) and _compiled(entry) is None:
         return f"{entry} is neither a pair (BASE/QUOTE) nor a valid pattern"
     return None

@@ -116,6 +116,8 @@ def _parse_json_fallback(raw: bytes | bytearray | str) -> Any:
         raise wire_error(ErrorKind.NOT_JSON, f"message is not UTF-8 text (byte {exc.start})") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise wire_error(ErrorKind.NOT_JSON, "message nested too deep") from None
     except json.JSONDecodeError as exc:
         cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         kind = ErrorKind.TRUNCATED if cut and text.strip() else ErrorKind.NOT_JSON

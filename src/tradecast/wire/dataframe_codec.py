@@ -186,7 +186,10 @@ def _loads_lenient(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)  # raises ValueError when the text is really not JSON
+        try:
+            return json.loads(text)  # raises ValueError when the text is really not JSON
+        except RecursionError:
+            raise ValueError("frame nested too deep") from None
 
 
 def decode_frame(

@@ -107,3 +107,12 @@ def test_frame_payload_turns_nan_inf_and_nat_into_null() -> None:
     assert rows[0]["_exit_long_signal_close"] == 1.0 and rows[1]["_exit_long_signal_close"] is None
     assert payload["exit_long_signals"] == 1 and payload["last_analyzed"] is None
     assert payload["data_start"] == "2026-01-01 00:00:00" and payload["data_stop_ts"] == 1767225900000
+
+
+async def test_extreme_timeframes_and_unknown_pairs_never_500(rest) -> None:
+    client = rest.client
+    for timeframe in ("99999999999999999999w", "100000000000000000000000000d", "0m"):
+        answer = await client.get("/api/v1/pair_candles", params={"pair": "BTC/USDT", "timeframe": timeframe})
+        assert answer.status_code == 422, (timeframe, answer.text)
+    empty = await client.get("/api/v1/pair_candles", params={"pair": "XXX/USDT", "timeframe": "5m"})
+    assert empty.status_code == 200 and empty.json()["length"] == 0  # freqtrade: empty, not an error

@@ -140,8 +140,8 @@ async def test_bad_input_is_rejected_without_touching_trades(rest: RestHarness) 
                                                    {"pair": "NOPE/USDT", "until": "2030-01-01T00:00:00Z"}]),
           502, "NOPE/USDT")
     assert bot.engine.locks == []  # the valid first item was not applied either
-    check(await client.get("/api/v1/pair_candles", params={"pair": "NOPE/USDT", "timeframe": "5m"}), 502,
-          "not traded")
+    unknown = await client.get("/api/v1/pair_candles", params={"pair": "NOPE/USDT", "timeframe": "5m"})
+    assert unknown.status_code == 200 and unknown.json()["length"] == 0  # freqtrade: empty, not an error
 
     bot.config.force_entry_enable = False
     disabled = await client.post("/api/v1/forceenter", json={"pair": "ETH/USDT"})
@@ -165,3 +165,16 @@ async def test_forceexit_string_id_and_all(rest: RestHarness) -> None:
     assert everything.json() == {"result": "Created exit orders for all open trades."}
     assert rest.bot.engine.open_trades == {}
     assert (await rest.client.get("/api/v1/trades")).json()["total_trades"] == 3
+
+
+async def test_lock_dates_out_of_range_are_422(rest) -> None:
+    for until in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"):
+        answer = await rest.client.post("/api/v1/locks", json=[{"pair": "ETH/USDT", "until": until}])
+        assert answer.status_code == 422, (until, answer.text)
+
+
+async def test_a_backtracking_blacklist_pattern_is_refused_not_run(rest) -> None:
+    answer = await rest.client.post("/api/v1/blacklist", json={"blacklist": ["(.*)*(.*)*(.*)*(.*)*Z"]})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert "(.*)*(.*)*(.*)*(.*)*Z" not in body["blacklist"] and body["errors"]

@@ -125,18 +125,33 @@ async def test_wrong_token_logs_once_and_backs_off_without_tight_loop(producer, 
     assert client.status()["connected"] is False and "HTTP 403" in client.status()["last_error"]
 
 
-async def test_backoff_resets_after_a_synced_session(producer):
+async def test_dying_right_after_each_sync_keeps_backing_off(producer):
     client = make_client(producer.port, sleep_time=8)
     client.start()
     try:
         for round_ in range(1, 4):
-            await eventually(lambda r=round_: client.connects == r and client.synced)
+            await eventually(lambda r=round_: client.connects == r and client.synced, timeout=15)
             for conn in producer.live:
-                conn.transport.abort()  # the producer dies right after each sync
-        await eventually(lambda: client.connects >= 4)
+                conn.transport.abort()  # the producer (or its slow-consumer rule) drops us right after each sync
+        await eventually(lambda: client.connects >= 4, timeout=15)
     finally:
         await client.stop()
     assert len(client.delays) >= 3
+    assert client.delays[2] >= 1.0  # grew: a full resync every half second would be a request storm
+
+
+async def test_backoff_resets_after_a_healthy_session(producer):
+    client = make_client(producer.port, sleep_time=1)
+    client.start()
+    try:
+        for round_ in range(1, 4):
+            await eventually(lambda r=round_: client.connects == r and client.synced, timeout=15)
+            await asyncio.sleep(1.1)  # synced and lived sleep_time: healthy
+            for conn in producer.live:
+                conn.transport.abort()
+        await eventually(lambda: client.connects >= 4, timeout=15)
+    finally:
+        await client.stop()
     assert all(d <= 0.5 for d in list(client.delays)[:3])  # every reconnect starts from the initial delay
 
 

@@ -289,3 +289,12 @@ async def test_available_capital_bounds_the_stake(tmp_path: Path) -> None:
     finally:
         engine.db.stop()
         engine.repo_db.close()
+
+
+def test_blacklist_refuses_patterns_that_could_backtrack_for_minutes() -> None:
+    from tradecast.trading.pairs import blacklist_entry_problem
+
+    for risky in ("(.*)*(.*)*Z", "A{1,99}/USDT", ".*+/USDT", "x" * 65):
+        assert "only simple patterns" in blacklist_entry_problem(risky, [])
+    for fine in ("BNB/.*", ".*/BTC", "SIM0[0-9]+/USDT"):
+        assert blacklist_entry_problem(fine, []) is None
