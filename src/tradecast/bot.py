@@ -32,6 +32,9 @@ from tradecast.trading.exits import Signals
 
 log = logging.getLogger("tradecast.bot")
 
+#: how long one part (API server, consumer, ingester, market) may take to stop before the bot goes on without it
+COMPONENT_STOP_S = 5.0
+
 
 class Component(Protocol):
     """A long-lived part attached to a bot (API server, producer hub, consumer client, signal ingester)."""
@@ -105,13 +108,26 @@ class Bot:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for component in reversed(self._started_components):
+            name = getattr(component, "name", type(component).__name__)
+            began = asyncio.get_running_loop().time()
             try:
-                await component.stop()
+                # bounded: SIGINT/SIGTERM must end the bot even if a part hangs (committed data is safe anyway)
+                await asyncio.wait_for(component.stop(), timeout=COMPONENT_STOP_S)
+            except TimeoutError:
+                log.warning("%s did not stop within %.0f s; shutting down without it", name, COMPONENT_STOP_S)
             except Exception:
-                log.exception("component %s did not stop cleanly", getattr(component, "name", component))
+                log.exception("component %s did not stop cleanly", name)
+            took = asyncio.get_running_loop().time() - began
+            if took > 1.0:
+                log.info("%s took %.1f s to stop", name, took)
         self._started_components.clear()
-        await self.market.stop()
-        self.db.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.market.stop(), timeout=COMPONENT_STOP_S)
+        try:  # queued writes finish on the database thread; the loop does not block on them
+            await asyncio.wait_for(asyncio.to_thread(self.db.stop), timeout=2 * COMPONENT_STOP_S)
+        except TimeoutError:
+            log.warning("database writes did not finish within %.0f s; committed trades are safe",
+                        2 * COMPONENT_STOP_S)
         self.database.close()
         wallet = self.engine.wallet()
         log.info("stopped; %d open trade(s) kept; wallet free=%r total=%r %s", len(self.engine.open_trades),

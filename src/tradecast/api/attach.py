@@ -95,7 +95,7 @@ class ApiComponent:
         await self.server.start()
 
     async def stop(self) -> None:
-        await self.server.stop()
+        await self.server.stop(timeout_s=3.0)  # requests get 3 s to finish; the bot bounds the whole stop
 
 
 def attach_api(bot: Any) -> ApiComponent:
