@@ -245,7 +245,7 @@ class Bot:
 
     def refresh_whitelist(self) -> None:
         """Recompute the whitelist after a blacklist change."""
-        self.engine.whitelist = [p for p in self._compute_whitelist()]
+        self.engine.whitelist = self._compute_whitelist()
 
     # -------------------------------------------------------------- control
     def start_trading(self) -> str:

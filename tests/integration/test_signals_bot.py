@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.integration.helpers import BotProcess, free_port, write_bot_config
+from tests.integration.helpers import BotProcess, RedisServer, free_port, redis_up, write_bot_config
 from tradecast.persistence import Database, TradeRepository
 from tradecast.signals import SignalSender
 from tradecast.signals.execution import EXIT_REASON
@@ -37,17 +37,10 @@ REDIS_URL = "redis://127.0.0.1:6379/9"
 STARTED = "started: strategy ExecutionOnlyStrategy"
 
 
-def _redis_up(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except redis.exceptions.ConnectionError:
-        return False
-
-
 @pytest.fixture
 def signals_section() -> Iterator[dict[str, Any]]:
     """An external_signals config section with streams unique to the test (deleted afterwards)."""
-    if not _redis_up(REDIS_URL):
+    if not redis_up(REDIS_URL):
         pytest.skip("no Redis on 127.0.0.1:6379")
     prefix = f"test-bot-{uuid.uuid4().hex[:10]}"
     yield section(REDIS_URL, prefix)
@@ -346,46 +339,6 @@ def test_signal_demo_against_a_running_bot(tmp_path: Path, signals_section) -> N
 
 
 # ------------------------------------------------------------------------------------------ Redis restart
-
-
-class RedisServer:
-    """A redis-server of our own (AOF on) that a test can kill and start again on the same port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port, self.workdir = free_port(), workdir
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 5
-        while not _redis_up(self.url):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-            self.proc = None
 
 
 def health(port: int) -> dict[str, Any]:

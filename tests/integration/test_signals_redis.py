@@ -10,18 +10,16 @@ import asyncio
 import json
 import re
 import shutil
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import redis
 
+from tests.integration.helpers import RedisServer, free_port, redis_up
 from tradecast.core.errors import TransientError
 from tradecast.signals import Signal, SignalIngester, SignalOutcome, SignalSender
 from tradecast.signals.cli import main as cli_main
@@ -32,16 +30,9 @@ REDIS_URL = "redis://127.0.0.1:6379/9"
 PAIRS = {"BTC/USDT", "ETH/USDT"}
 
 
-def _redis_up(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except redis.exceptions.ConnectionError:
-        return False
-
-
 @pytest.fixture
 def settings() -> Iterator[SimpleNamespace]:
-    if not _redis_up(REDIS_URL):
+    if not redis_up(REDIS_URL):
         pytest.skip("no Redis on 127.0.0.1:6379")
     prefix = f"test-signals-{uuid.uuid4().hex[:10]}"
     yield make_settings(REDIS_URL, prefix)
@@ -300,53 +291,6 @@ async def test_background_task_executes_within_milliseconds_and_reads_stoplosses
 # ------------------------------------------------------------------------------------------ outage
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisProcess:
-    """A redis-server of our own that the test can kill and start again (AOF keeps data across)."""
-
-    def __init__(self, port: int, workdir: Path) -> None:
-        self.port, self.workdir = port, workdir
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.workdir),
-                "--daemonize",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 5
-        while not _redis_up(f"redis://127.0.0.1:{self.port}/0"):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-            self.proc = None
-
-
 async def wait_until(condition, timeout_s: float = 5.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -356,9 +300,9 @@ async def wait_until(condition, timeout_s: float = 5.0) -> None:
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 async def test_redis_outage_degrades_recovers_and_processes_what_arrived_meanwhile(tmp_path) -> None:
-    server = RedisProcess(_free_port(), tmp_path)
+    server = RedisServer(tmp_path)
     server.start()
-    settings = make_settings(f"redis://127.0.0.1:{server.port}/0", "outage")
+    settings = make_settings(server.url, "outage")
     bot = FakeBot()
     sender = SignalSender.from_config(settings)
     ingester = SignalIngester(
@@ -567,7 +511,7 @@ def test_cli_bad_input_is_one_line_and_exit_code_2(settings, capsys) -> None:
         "2026-01-01T00:00:00",
     )
     assert code == 2 and "timestamp: must carry a time zone" in err
-    settings.redis_url = f"redis://127.0.0.1:{_free_port()}/0"
+    settings.redis_url = f"redis://127.0.0.1:{free_port()}/0"
     code, _, err = run_cli(settings, capsys, "status", "-c", "c.json")
     assert code == 1 and err.startswith("error: Redis unreachable")
 

@@ -114,10 +114,8 @@ class TradingEngine:
         if signal is None:
             await self.db.run(self.repo.save_trade, trade)
         else:
-            signal.trade_id = trade.id
+            # the repository links the signal to the trade's new id inside the same transaction
             await self.db.run(self.repo.commit, trades=[trade], signals=[signal])
-            if signal.trade_id is None:
-                signal.trade_id = trade.id
 
     # ------------------------------------------------------------- analysis
     async def on_analyzed(self, pair: str, signals: Signals) -> None:

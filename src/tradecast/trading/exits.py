@@ -15,7 +15,6 @@ never fatal.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,8 +22,6 @@ from typing import Any
 from tradecast.model import Trade
 from tradecast.trading.rules.roi import roi_reached
 from tradecast.trading.rules.stoploss import new_stop_price
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
