@@ -34,6 +34,10 @@ log = logging.getLogger("tradecast.bot")
 
 #: how long one part (API server, consumer, ingester, market) may take to stop before the bot goes on without it
 COMPONENT_STOP_S = 5.0
+#: how long after a candle's close the loop wakes to fetch it: the sim market has the closed candle at once
+#: (waking a little early only costs one more short pass); an exchange needs a moment to publish it
+CLOSE_DELAY_S = {"sim": 0.002}
+DEFAULT_CLOSE_DELAY_S = 0.05
 
 
 class Component(Protocol):
@@ -206,11 +210,16 @@ class Bot:
         except Exception as exc:  # one pair's trouble (ticker, database) must not end the pass for the others
             log.warning("%s: decision failed this round: %s: %s", result.pair, type(exc).__name__, exc)
 
-    async def _sleep_until_next(self) -> None:
+    def seconds_until_next_pass(self) -> float:
+        """Wall seconds until the next loop pass: just after the next candle close, at most the throttle."""
         throttle = float(self.config.internals.process_throttle_secs)
         now = self.clock.now()
         until_close = (next_candle_open(now, self.strategy.timeframe) - now).total_seconds()
-        wait = min(throttle, self.clock.to_wall_seconds(until_close) + 0.05)
+        delay = CLOSE_DELAY_S.get(getattr(self.market, "name", ""), DEFAULT_CLOSE_DELAY_S)
+        return min(throttle, self.clock.to_wall_seconds(until_close) + delay)
+
+    async def _sleep_until_next(self) -> None:
+        wait = self.seconds_until_next_pass()
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, wait))
