@@ -188,11 +188,11 @@ class ConsumerService:
                 self.ignored["frame_without_ohlcv"] += 1
                 return
             limit = getattr(self.bot.pipeline, "candle_limit", None)
-            if limit and len(frame) > limit:  # as many candles as the bot keeps when it downloads its own
-                frame = frame.iloc[-limit:]
-            candles = frame[OHLCV]  # a new frame (column selection copies): the store's stays untouched
+            first = max(len(frame) - limit, 0) if limit else 0  # as many candles as a bot keeps of its own
+            # one positional take of rows and columns: a new frame, the store's stays untouched
+            candles = frame.iloc[first:, [frame.columns.get_loc(c) for c in OHLCV]]
             candles.index = pd.RangeIndex(len(candles))
-            if any(candles[c].dtype != "float64" for c in OHLCV[1:]):  # e.g. a producer's whole-number prices
+            if (candles.dtypes.iloc[1:] != "float64").any():  # e.g. a producer's whole-number prices
                 candles = candles.astype({c: "float64" for c in OHLCV[1:]})
             self.bot.candles.set(pair, timeframe, candles)
             return
