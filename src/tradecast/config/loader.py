@@ -43,8 +43,12 @@ class ConfigValidationError(ConfigError):
         super().__init__(message)
 
 
-def read_config_file(path: str | Path, *, allow_trailing_commas: bool = False) -> dict[str, Any]:
-    """Read one JSON-with-comments config file; it must hold a JSON object."""
+def read_config_file(path: str | Path, *, allow_trailing_commas: bool = True) -> dict[str, Any]:
+    """Read one JSON-with-comments config file; it must hold a JSON object.
+
+    Trailing commas before ``}`` or ``]`` are accepted by default, as freqtrade's config parser accepts
+    them: a freqtrade user's config file must load unchanged.
+    """
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # tolerate a BOM

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tradecast.config import ConfigValidationError, load_config
+from tradecast.config import ConfigValidationError, load_config, read_config_file
 from tradecast.core.errors import ConfigError
 
 
@@ -195,10 +195,17 @@ def test_invalid_json_names_file_line_and_column(write_config: Any) -> None:
         load_config([path], env={})
 
 
-def test_trailing_comma_names_the_line(write_config: Any) -> None:
+def test_trailing_commas_load_as_in_freqtrade(write_config: Any) -> None:
+    path = write_config('{\n  "max_open_trades": 3,\n  "stake_currency": "USDT",\n  "stake_amount": 10,\n'
+                        '  "exchange": {"name": "sim",\n    "pair_whitelist": ["BTC/USDT", "ETH/USDT",],},\n}')
+    config = load_config([path], env={})
+    assert config.max_open_trades == 3 and config.exchange.pair_whitelist == ["BTC/USDT", "ETH/USDT"]
+
+
+def test_trailing_comma_can_still_be_refused_with_its_line(write_config: Any) -> None:
     path = write_config('{\n  "max_open_trades": 3,\n  "stake_currency": "USDT",\n}')
     with pytest.raises(ConfigError, match=f"^{re.escape(str(path))}:3:27: trailing comma"):
-        load_config([path], env={})
+        read_config_file(path, allow_trailing_commas=False)
 
 
 def test_config_must_be_an_object(write_config: Any) -> None:
