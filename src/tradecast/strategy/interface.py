@@ -18,12 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from tradecast.core.errors import ConfigError, StrategyError
 from tradecast.core.timeframes import timeframe_to_seconds
 from tradecast.strategy.parameters import BaseParameter, bind_parameters, flatten_parameter_values
-from tradecast.strategy.signals import finalise_signal_columns, latest_signal
+from tradecast.strategy.signals import SIGNAL_COLUMNS, finalise_signal_columns, latest_signal
 
 if TYPE_CHECKING:
     from tradecast.data.provider import DataProvider
@@ -318,7 +319,10 @@ class IStrategy(ABC):
         frame = self._finalise_signals(frame, created)
         if not frame.empty and "date" in frame.columns:
             self._last_candle_seen[pair] = frame["date"].iloc[-1]
-        return frame
+        # the copy has one block per dtype instead of one per added column, and no cached column Series: a
+        # stored result then holds a fifth of the garbage-collected objects, which keeps the interpreter's
+        # full collections (they stop every thread, the event loop's too) short, and later copies cheap
+        return frame.copy()
 
     def _run_hook(self, hook: str, frame: pd.DataFrame, metadata: dict, pair: str) -> pd.DataFrame:
         try:
@@ -354,6 +358,8 @@ class IStrategy(ABC):
                 raise fail("changed the close of the last candle")
 
     def _finalise_signals(self, frame: pd.DataFrame, created: set[str] | None = None) -> pd.DataFrame:
+        if _signals_already_final(frame):
+            return frame  # the usual outcome of the hooks: nothing to normalise, no short columns
         frame, has_short = finalise_signal_columns(frame, created or set())
         if has_short and not self._short_warned:
             self._short_warned = True
@@ -387,8 +393,44 @@ def _prepare_signal_columns(frame: pd.DataFrame, columns: tuple[str, str]) -> se
     """
     created = {column for column in columns if column not in frame.columns}
     flag, tag = columns
+    rows = len(frame)
+    # ``insert`` of a ready array is what ``frame[flag] = 0`` ends in, minus the scalar broadcast and the
+    # Series alignment; the columns, dtypes and values are the same
     if flag in created:
-        frame[flag] = 0
+        frame.insert(len(frame.columns), flag, np.zeros(rows, dtype=np.int64))
     if tag in created:
-        frame[tag] = pd.Series(None, index=frame.index, dtype=object)
+        frame.insert(len(frame.columns), tag, np.full(rows, None, dtype=object))
     return created
+
+
+def _signals_already_final(frame: pd.DataFrame) -> bool:
+    """True when :func:`finalise_signal_columns` would change nothing and find no short signal.
+
+    That is: unique column names, no legacy or short column, int64 0/1 flags and object tags that are all
+    None. Checked with a few numpy calls, where the full normalisation rebuilds both tag columns (a quarter
+    of the framework's cost per pair).
+    """
+    columns = frame.columns
+    if not columns.is_unique or any(name in columns for name in _SPECIAL_COLUMNS):
+        return False
+    if not all(name in columns for name in SIGNAL_COLUMNS):
+        return False
+    for name in ("enter_long", "exit_long"):
+        values = frame[name].to_numpy()
+        if values.dtype != np.int64 or not ((values == 0) | (values == 1)).all():
+            return False
+    for name in ("enter_tag", "exit_tag"):
+        values = frame[name].to_numpy()
+        if values.dtype != object:
+            return False
+        try:
+            # list.count tries identity first: a fast exact test for "every value is None"
+            if values.tolist().count(None) != len(values):
+                return False
+        except Exception:  # a tag whose == None does not give a bool: the full normalisation decides
+            return False
+    return True
+
+
+#: legacy (interface 2) and short signal columns: when present the full normalisation runs
+_SPECIAL_COLUMNS = ("buy", "sell", "buy_tag", "enter_short", "exit_short")
