@@ -12,9 +12,12 @@ go on.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import queue
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +38,35 @@ FETCH_CONCURRENCY = 16
 LOCAL_FETCH_CONCURRENCY = 2
 #: how long the analysis thread may hold the GIL before the event loop gets it back (Python's default: 5 ms)
 GIL_SWITCH_INTERVAL_S = 0.001
+
+
+def _last_date(result: Any) -> Any:
+    """The last candle's date of an analysed frame (read in the worker, to keep the loop's share short)."""
+    if not isinstance(result, pd.DataFrame):
+        return _UNKNOWN
+    try:
+        return result["date"].iloc[-1] if not result.empty else None
+    except Exception:  # no usable date column: the loop reads it again and reports what is wrong
+        return _UNKNOWN
+
+
+def _freeze_startup_objects() -> None:
+    """Move every object that exists now (modules, classes, config: the bot as built) out of the collector.
+
+    A full collection walks every tracked object while holding the GIL, so it stalls the event loop for as
+    long as it takes: with pandas, pydantic and the rest imported that was 40-80 ms on two cores, the
+    worst stall of an analysis pass. What exists before the first pass lives as long as the process, so
+    leaving it out of those walks loses nothing; later collections then only walk the frames the passes
+    keep. Once per process (freezing again would keep later cyclic garbage forever).
+    """
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.freeze()
+
+
+_startup_frozen = False
+_UNKNOWN: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +99,15 @@ class AnalysisPipeline:
         #: and the loop analyses a pair only when its stored frame was replaced since its last analysis
         self.fetch_candles = True
         self._fed_input: dict[str, pd.DataFrame] = {}
-        local = getattr(market, "name", "") == "sim"
+        local = self._local = getattr(market, "name", "") == "sim"
         self._pass_lock = asyncio.Lock()
-        self._fetch_gate = asyncio.Semaphore(LOCAL_FETCH_CONCURRENCY if local else FETCH_CONCURRENCY)
+        self._fetch_runners = LOCAL_FETCH_CONCURRENCY if local else FETCH_CONCURRENCY
+        self._fetch_gate = asyncio.Semaphore(self._fetch_runners)  # shared by concurrent refreshes
         # the worker thread runs pandas for milliseconds at a time; a shorter switch interval lets the
         # event loop (API, websockets, signals) take the GIL back sooner while analysis runs
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        _freeze_startup_objects()
 
     # ---------------------------------------------------------------- candles
     async def refresh(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -81,8 +115,24 @@ class AnalysisPipeline:
         targets = list(dict.fromkeys(pairs))
         if not self.fetch_candles:
             return [target for target in targets if self.candles.get(*target) is not None]
-        results = await asyncio.gather(*(self._refresh_one(pair, tf) for pair, tf in targets))
-        return [target for target, ok in zip(targets, results, strict=True) if ok]
+        results = await self._refresh_each(targets)
+        return [target for target in targets if results[target]]
+
+    async def _refresh_each(self, targets: list[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+        """Refresh the targets in order, as many at once as the fetch gate admits.
+
+        A few runners that take the next target, not a task per target: 500 tasks started in one loop turn
+        held the loop for 10-20 ms.
+        """
+        pending = iter(targets)
+        results: dict[tuple[str, str], bool] = {}
+
+        async def runner() -> None:
+            for target in pending:
+                results[target] = await self._refresh_one(*target)
+
+        await asyncio.gather(*(runner() for _ in range(min(self._fetch_runners, len(targets)))))
+        return results
 
     async def _refresh_one(self, pair: str, timeframe: str) -> bool:
         async with self._fetch_gate:
@@ -110,6 +160,10 @@ class AnalysisPipeline:
             return await self.market.fetch_ohlcv(pair, timeframe, limit=self.candle_limit)
         if missing < 2:  # the newest closed candle is already stored
             return stored
+        if self._local:
+            # a market computing candles in-process serves its newest candles from a cache; building that
+            # frame costs half of fetching the new rows and splicing them onto the stored ones
+            return await self.market.fetch_ohlcv(pair, timeframe, limit=self.candle_limit)
         newer = await self.market.fetch_ohlcv(pair, timeframe, since=last, limit=int(missing) + 2)
         if newer.empty:
             return stored.tail(self.candle_limit).reset_index(drop=True)
@@ -140,54 +194,87 @@ class AnalysisPipeline:
         is not written to run twice at once, and an older pass must not store a result over a newer one.
         """
         async with self._pass_lock:
-            return await self._analyze(pairs, on_result, force=force)
+            return await self._pass(list(dict.fromkeys(pairs)), on_result, force)
 
-    async def _analyze(self, pairs: Sequence[str], on_result: AnalyzedListener, *, force: bool) -> int:
+    async def _pass(self, pairs: list[str], on_result: AnalyzedListener, force: bool) -> int:
         timeframe = self.strategy.timeframe
-        work = []
-        for pair in pairs:
-            frame = self.candles.get(pair, timeframe)
-            if frame is not None and (force or self.wants_analysis(pair, frame)):
-                work.append((pair, frame))
-                if not self.fetch_candles:
-                    self._fed_input[pair] = frame
-        if not work:
-            return 0
-        inputs = dict(work)
-        # One worker pass over every pair, streaming each result back as soon as it exists: the worker never
-        # waits for the loop (a thread hop per pair cost ~1 ms of idle worker each), and the loop still stores,
-        # publishes and decides pair by pair while later pairs are being analysed.
         loop = asyncio.get_running_loop()
-        results: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        inbox: queue.SimpleQueue[tuple[str, pd.DataFrame] | None] = queue.SimpleQueue()
+        outbox: deque[tuple[str, Any, Any] | None] = deque()
+        woken = asyncio.Event()
+        waking = threading.Event()  # a wake-up of the loop is on its way
+        inputs: dict[str, pd.DataFrame] = {}
         stop = threading.Event()
 
-        def worker() -> None:
-            try:
-                for pair, frame in work:
-                    if stop.is_set():
-                        break
-                    loop.call_soon_threadsafe(results.put_nowait, (pair, self._analyze_one(pair, frame)))
-            finally:
-                loop.call_soon_threadsafe(results.put_nowait, None)
+        def hand_over(item: tuple[str, Any, Any] | None) -> None:
+            # one wake-up of the loop at a time: results that come while one is on its way go with it
+            outbox.append(item)
+            if not waking.is_set():
+                waking.set()
+                loop.call_soon_threadsafe(woken.set)
 
+        def worker() -> None:
+            # One worker pass over every pair, streaming each result back as soon as it exists: the worker
+            # never waits for the loop (a thread hop per pair cost ~1 ms of idle worker each), and the loop
+            # still stores, publishes and decides pair by pair while later pairs are being analysed.
+            try:
+                while (item := inbox.get()) is not None and not stop.is_set():
+                    pair, frame = item
+                    result = self._analyze_one(pair, frame)
+                    hand_over((pair, result, _last_date(result)))
+            finally:
+                hand_over(None)
+
+        def submit(pair: str) -> None:
+            frame = self.candles.get(pair, timeframe)
+            if frame is not None and (force or self.wants_analysis(pair, frame)):
+                inputs[pair] = frame
+                if not self.fetch_candles:
+                    self._fed_input[pair] = frame
+                inbox.put((pair, frame))
+
+        async def feed() -> None:
+            try:
+                for index, pair in enumerate(pairs):
+                    submit(pair)
+                    if index % 64 == 63:
+                        await asyncio.sleep(0)  # many pairs: let the loop breathe between batches
+            finally:
+                inbox.put(None)
+
+        feeding = loop.create_task(feed())
         running = loop.run_in_executor(None, worker)
         done = 0
         try:
-            while (item := await results.get()) is not None:
-                pair, result = item
-                if self.candles.get(pair, timeframe) is not inputs[pair]:
-                    continue  # newer candles arrived while this pair was analysed: that result is outdated
-                if isinstance(result, Exception):
-                    self._report_once(pair, type(result).__name__, f"{pair}: analysis skipped: {result}")
-                    continue
-                outcome = self._store(pair, timeframe, result)
-                done += 1
-                maybe = on_result(outcome)
-                if asyncio.iscoroutine(maybe):
-                    await maybe
+            finished = False
+            while not finished:
+                await woken.wait()
+                woken.clear()
+                waking.clear()  # before draining: a result added from now on wakes the loop again
+                while outbox:
+                    item = outbox.popleft()
+                    if item is None:
+                        finished = True
+                        break
+                    pair, result, last_date = item
+                    if self.candles.get(pair, timeframe) is not inputs[pair]:
+                        continue  # newer candles arrived while this pair was analysed: that result is outdated
+                    if isinstance(result, Exception):
+                        self._report_once(pair, type(result).__name__, f"{pair}: analysis skipped: {result}")
+                        continue
+                    outcome = self._store(pair, timeframe, result, last_date)
+                    done += 1
+                    maybe = on_result(outcome)
+                    if asyncio.iscoroutine(maybe):
+                        await maybe
         finally:
             stop.set()  # cancelled (the bot is stopping): the worker ends after its current pair
+            feeding.cancel()  # (a no-op once every pair was handed over)
+            inbox.put(None)
+            (fed,) = await asyncio.gather(feeding, return_exceptions=True)
             await asyncio.shield(running)  # never two analysis passes of one strategy at once
+        if isinstance(fed, Exception):
+            raise fed  # choosing the pairs failed (a frame without dates): as loud as before the worker existed
         return done
 
     def _analyze_one(self, pair: str, frame: pd.DataFrame) -> Any:
@@ -199,13 +286,15 @@ class AnalysisPipeline:
         except Exception as exc:  # the strategy wraps user errors; anything else is still isolated
             return StrategyError(f"{type(exc).__name__}: {exc}")
 
-    def _store(self, pair: str, timeframe: str, frame: pd.DataFrame) -> Analyzed:
-        last_date = frame["date"].iloc[-1] if not frame.empty else None
+    def _store(self, pair: str, timeframe: str, frame: pd.DataFrame, last_date: Any = _UNKNOWN) -> Analyzed:
+        if last_date is _UNKNOWN:
+            last_date = frame["date"].iloc[-1] if not frame.empty else None
         new_candle = self._last_candle.get(pair) != last_date
         self._last_candle[pair] = last_date
         now = self.market.clock.now()
         self.analyzed.set(pair, timeframe, frame, now)
-        self._reported = {key for key in self._reported if key[0] != pair}
+        if self._reported:
+            self._reported = {key for key in self._reported if key[0] != pair}
         return Analyzed(pair=pair, timeframe=timeframe, frame=frame, new_candle=new_candle, analyzed_at=now)
 
     def _report_once(self, pair: str, kind: str, message: str) -> None:
