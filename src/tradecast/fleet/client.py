@@ -27,13 +27,15 @@ Decoding: ``decode_message(raw, max_bytes)``; payloads over 64 KiB are decoded i
 1500-row frame never blocks the event loop. ``WireError``s are counted per kind and logged once per kind.
 
 ``tradecast.v1`` (``compact=True``, default; :mod:`tradecast.wire.compact`): the client offers it; a tradecast
-producer selects it and sends large messages as binary frames, zlib-compressed once for all its consumers,
-inflated here with a bound (``message_size_limit`` applies to the JSON inside: over it the message is dropped
-as ``oversize``, the connection stays). Text frames are JSON as always. A freqtrade producer never selects it
-and the connection is plain JSON. With tradecast.v1 offered, permessage-deflate is **not** offered: that
-choice precedes the handshake, and deflate on top of tradecast.v1 compresses every compressed message again,
-once per connection, the very producer cost tradecast.v1 removes. The price: a freqtrade producer then sends
-uncompressed JSON (2.4x the bytes of a deflated sync, less CPU for it). ``compact=False``: JSON and deflate.
+producer selects it and sends broadcasts and large replies as binary frames, zlib-compressed once for all its
+consumers; one binary frame may hold several consecutive messages (concatenated zlib streams), applied in order.
+They are inflated here with a bound (``message_size_limit`` applies to the JSON inside, all of a frame's messages
+together: over it the frame is dropped as ``oversize``, the connection stays). Text frames are JSON as always. A
+freqtrade producer never selects it and the connection is plain JSON. With tradecast.v1 offered, permessage-deflate
+is **not** offered: that choice precedes the handshake, and deflate on top of tradecast.v1 compresses every
+compressed message again, once per connection, the very producer cost tradecast.v1 removes. The price: a freqtrade
+producer then sends uncompressed JSON (2.4x the bytes of a deflated sync, less CPU for it). ``compact=False``: JSON
+and deflate.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ from tradecast.wire import (
     SubscribeRequest,
     WhitelistMessage,
     WhitelistRequest,
-    decode_compact,
     decode_message,
+    decompress_messages,
     encode_message,
     mib_to_bytes,
 )
@@ -341,13 +343,29 @@ class ProducerClient:
         log.debug("producer %s: pong after %.1f ms", self.name, (time.monotonic() - started) * 1000)
 
     async def _handle(self, raw: bytes | str) -> None:
-        binary = self.compact and not isinstance(raw, str)
-        decode = decode_compact if binary else decode_message
+        if self.compact and not isinstance(raw, str):
+            # tradecast.v1 binary: one or several messages (a burst the producer found queued). Inflate them all
+            # (bounded in total), then each goes on as if it had been its own text frame, in order
+            try:
+                if len(raw) * 4 > THREAD_DECODE_BYTES:
+                    texts = await asyncio.to_thread(decompress_messages, raw, self.max_bytes)
+                else:
+                    texts = decompress_messages(raw, self.max_bytes)
+            except WireError as exc:
+                self._count_error(exc.kind, str(exc))
+                return
+            self.messages += len(texts) - 1  # the receive loop counted the websocket message once
+            for text in texts:
+                await self._handle_json(text)
+            return
+        await self._handle_json(raw)
+
+    async def _handle_json(self, raw: bytes | str) -> None:
         try:
-            if len(raw) * (4 if binary else 1) > THREAD_DECODE_BYTES:
-                msg = await asyncio.to_thread(decode, raw, self.max_bytes)
+            if len(raw) > THREAD_DECODE_BYTES:
+                msg = await asyncio.to_thread(decode_message, raw, self.max_bytes)
             else:
-                msg = decode(raw, self.max_bytes)
+                msg = decode_message(raw, self.max_bytes)
         except WireError as exc:
             self._count_error(exc.kind, str(exc))
             return

@@ -1,7 +1,8 @@
 """The message-websocket protocol without I/O: message models, the codec, the dataframe codec, size checks.
 
 freqtrade's JSON is the default; ``tradecast.v1`` (:mod:`tradecast.wire.compact`: the same JSON,
-zlib-compressed once, in binary frames) is used when the producer selects that subprotocol. Everything here
+zlib-compressed once, in binary frames that may carry several consecutive messages) is used when the
+producer selects that subprotocol. Everything here
 is pure (bytes in, objects out and back), so the hub, the client and the tests drive it without sockets or an
 event loop.
 """
@@ -14,7 +15,10 @@ from tradecast.wire.compact import (
     CompactFrame,
     compress_message,
     decode_compact,
+    decode_compact_batch,
     decompress_message,
+    decompress_messages,
+    join_frames,
     pack,
 )
 from tradecast.wire.dataframe_codec import (
@@ -71,14 +75,17 @@ __all__ = [
     "check_size",
     "compress_message",
     "decode_compact",
+    "decode_compact_batch",
     "decode_frame",
     "decode_frame_json",
     "decode_message",
     "decode_request",
     "decompress_message",
+    "decompress_messages",
     "encode_frame",
     "encode_frame_json",
     "encode_message",
+    "join_frames",
     "mib_to_bytes",
     "pack",
     "parse_last_analyzed",

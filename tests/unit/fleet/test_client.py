@@ -348,6 +348,35 @@ async def test_bad_binary_frames_are_counted_and_the_connection_stays() -> None:
     assert dict(client.errors) == {"oversize": 1, "bad_compression": 1, "truncated": 1}
 
 
+async def test_a_batched_binary_frame_is_applied_message_by_message_in_order() -> None:
+    from tradecast.wire import compress_message, join_frames
+
+    server = await V1Producer(pairs=["BTC/USDT"]).start()
+    server.frames = {"BTC/USDT": make_frame(10)}
+    sink = Sink()
+    client = make_client(server.port, sink, message_size_limit=1)
+    client.start()
+    try:
+        await eventually(lambda: client.synced)
+        before = client.messages
+        rows = [encode_message(analyzed("BTC/USDT", make_frame(11 + i).tail(1))) for i in range(3)]
+        batch = join_frames([compress_message(rows[0]), compress_message(b'{"type":"nope","data":1}'),
+                             compress_message(rows[1]), compress_message(rows[2])])
+        await server.broadcast(batch)  # one websocket message, four messages inside (one of them bad)
+        await eventually(lambda: len(sink.frames()) == 4)
+        over = b'{"type":"whitelist","data":[' + b",".join([b'"BTC/USDT"'] * 40_000) + b"]}"  # 0.4 MiB each
+        await server.broadcast(join_frames([compress_message(over)] * 3))  # together over the 1 MiB limit
+        await server.broadcast(compress_message(rows[2]))
+        await eventually(lambda: len(sink.frames()) == 5)
+    finally:
+        await client.stop()
+        await server.kill()
+    dates = [m.frame["date"].iloc[0] for _, m, _ in sink.items if isinstance(m, AnalyzedDfMessage)][1:]
+    assert dates == [make_frame(11 + i)["date"].iloc[-1] for i in (0, 1, 2, 2)]  # in order; the big frame dropped
+    assert dict(client.errors) == {"unknown_type": 1, "oversize": 1}
+    assert client.messages - before == 4 + 1 + 1 and client.connects == 1
+
+
 async def test_a_producer_that_does_not_select_v1_gets_plain_json_unchanged() -> None:
     server = await V1Producer(pairs=["BTC/USDT"], select=False).start()  # like freqtrade's producer
     server.frames = {"BTC/USDT": make_frame(30)}

@@ -17,12 +17,15 @@ from tradecast.wire import (
     WireError,
     compress_message,
     decode_compact,
+    decode_compact_batch,
     decode_message,
     decompress_message,
+    decompress_messages,
     encode_message,
+    join_frames,
     pack,
 )
-from tradecast.wire.compact import COMPACT_MIN_BYTES
+from tradecast.wire.compact import COMPACT_MIN_BYTES, MAX_STREAMS
 
 LA = datetime(2026, 11, 20, 12, 0, 30, 123456, tzinfo=UTC)
 
@@ -102,3 +105,93 @@ def test_valid_zlib_of_bad_json_is_reported_like_a_text_message() -> None:
     with pytest.raises(WireError) as err:
         decode_compact(compress_message(b'{"type":"nope","data":1}'), 1 << 20)
     assert err.value.kind == "unknown_type"
+
+
+# ------------------------------------------------------------------------------ batches: several streams
+
+
+def batch_of(*raws: bytes) -> CompactFrame:
+    return join_frames([compress_message(raw) for raw in raws])
+
+
+def test_a_batch_holds_each_message_as_its_own_stream_decoded_in_order() -> None:
+    raws = [encode_message(analysed(rows)) for rows in (1, 3, 2)] + [encode_message(NewCandleMessage("X/Y", "5m",
+                                                                                                      "spot"))]
+    packed = batch_of(*raws)
+    assert isinstance(packed, CompactFrame) and packed.raw_size == sum(len(r) for r in raws)
+    assert packed == b"".join(compress_message(r) for r in raws)  # a plain concatenation, nothing recompressed
+    assert decompress_messages(packed, packed.raw_size) == raws
+    assert decompress_messages(memoryview(packed)) == raws
+    decoded = decode_compact_batch(packed, 1 << 20)
+    assert [len(m.frame) for m in decoded[:3]] == [1, 3, 2] and isinstance(decoded[3], NewCandleMessage)
+    single = compress_message(raws[0])
+    assert join_frames([single]) is single and decompress_messages(single) == [raws[0]]
+    assert decode_compact(single, 1 << 20).pair == "BTC/USDT"  # one stream: both readers agree
+
+
+def test_a_stream_longer_than_one_inflater_chunk_and_any_window_size_decode() -> None:
+    big = encode_message(analysed(1500))  # > 16 KiB compressed: fed to the inflater in several chunks
+    small = encode_message(NewCandleMessage("BTC/USDT", "5m", "spot"))
+    packed = batch_of(small, big, small)
+    assert len(compress_message(big)) > 16 << 10
+    assert decompress_messages(packed) == [small, big, small]
+    assert zlib.decompress(compress_message(small)) == small  # a small window is still plain zlib
+
+
+def test_the_limit_bounds_the_inflated_total_of_all_streams() -> None:
+    raws = [encode_message(analysed(20)) for _ in range(3)]
+    packed = batch_of(*raws)
+    total = sum(len(r) for r in raws)
+    assert decompress_messages(packed, total) == raws
+    with pytest.raises(WireError) as err:
+        decompress_messages(packed, total - 1)  # each stream alone fits; together they do not
+    assert err.value.kind == "oversize" and f"limit of {total - 1} bytes" in str(err.value)
+
+
+def test_a_bomb_among_small_streams_is_refused_without_inflating_it() -> None:
+    deflater = zlib.compressobj(9)
+    bomb = b"".join(deflater.compress(bytes(1 << 20)) for _ in range(256)) + deflater.flush()
+    packed = compress_message(b'{"type":"whitelist","data":[]}') + bomb
+    tracemalloc.start()
+    try:
+        with pytest.raises(WireError) as err:
+            decompress_messages(packed, 1 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert err.value.kind == "oversize" and peak < 8 << 20
+
+
+def streams(count: int) -> bytes:
+    return b"".join(compress_message(b'{"type":"whitelist","data":[]}') for _ in range(count))
+
+
+@pytest.mark.parametrize(("data", "kind", "text"), [
+    (streams(2)[:-3], "truncated", "zlib stream 2 (from byte"),  # the last stream cut short
+    (streams(2) + b"\x78", "truncated", "zlib stream 3"),  # one byte of a next header: ends early
+    (streams(1) + b"garbage" + streams(1), "bad_compression", f"zlib stream 2 (from byte {len(streams(1))}) is not"),
+    (streams(2) + b"\x00\x00", "bad_compression", "zlib stream 3"),  # trailing bytes that start no stream
+    (streams(1)[:-1] + bytes([streams(1)[-1] ^ 1]) + streams(1), "bad_compression", "zlib stream 1"),  # checksum
+    (streams(MAX_STREAMS + 1), "bad_compression", f"more than {MAX_STREAMS} zlib streams"),
+    (b"", "truncated", "empty binary message"),
+])
+def test_broken_batches_are_wire_errors_naming_the_stream(data: bytes, kind: str, text: str) -> None:
+    with pytest.raises(WireError) as err:
+        decode_compact_batch(data, 1 << 20)
+    assert err.value.kind == kind and text in str(err.value)
+
+
+def test_a_bad_message_in_a_batch_drops_only_that_message() -> None:
+    good = encode_message(analysed(2))
+    decoded = decode_compact_batch(batch_of(good, b'{"type":"nope","data":1}', b"{not json", good), 1 << 20)
+    assert [type(m).__name__ for m in decoded] == ["AnalyzedDfMessage", "WireError", "WireError",
+                                                   "AnalyzedDfMessage"]
+    assert [m.kind for m in decoded[1:3]] == ["unknown_type", "not_json"]
+
+
+def test_pack_compresses_short_broadcasts_when_asked() -> None:
+    short = encode_message(NewCandleMessage("BTC/USDT", "5m", "spot")).decode()
+    assert pack(short) is short  # a short reply stays text
+    packed = pack(short, 0)  # a broadcast: compressed however short, so that it can join a batch
+    assert isinstance(packed, CompactFrame) and packed.raw_size == len(short)
+    assert decompress_messages(packed) == [short.encode()]
