@@ -5,7 +5,8 @@
    (pandas ``to_json(orient="split")``, ``double_precision=10``, double-encoded envelope). Also the size after
    permessage-deflate as uvicorn negotiates it (raw deflate, 12 window bits, memLevel 5; one message alone,
    so a lower bound on what context takeover saves is not included), and the ``tradecast.v1`` binary
-   payload (the same JSON, zlib level 1, compressed once by the producer; short messages stay text).
+   payload (the same JSON, zlib level 1, compressed once by the producer; every broadcast is compressed,
+   however short, so that the broadcasts a consumer's sender finds queued travel as one binary message).
 2. Producer CPU time per broadcast (``time.process_time()`` of the producer process, all its threads) with
    1, 10 and 100 real websocket consumers on loopback. The consumers run in a separate process so their CPU
    is not counted. One broadcast = encode one pair's newest analysed row once and send it to every consumer.
@@ -43,7 +44,14 @@ from tradecast.fleet.producer import ProducerPublisher
 from tradecast.market.sim import SimMarket
 from tradecast.strategy import load_strategy
 from tradecast.trading.analysis import Analyzed
-from tradecast.wire import SUBPROTOCOL, AnalyzedDfMessage, NewCandleMessage, encode_message, pack
+from tradecast.wire import (
+    SUBPROTOCOL,
+    AnalyzedDfMessage,
+    NewCandleMessage,
+    decompress_messages,
+    encode_message,
+    pack,
+)
 
 PAIR = "BTC/USDT"
 TOKEN = "bench-token-0123456789"
@@ -106,7 +114,7 @@ def bytes_table(frame: pd.DataFrame) -> None:
               f"{v1 / deflated(theirs):>12.2f}")
         compress_us[rows] = timed(lambda o=ours: pack(o), 300 if rows == 1 else 10) * 1e6
         if rows == 1:
-            short = len(pack(new_candle))
+            short = len(pack(new_candle, 0))  # a broadcast: compressed on v1 however short
             print(f"{'  + new_candle':<34}{len(new_candle):>10,}{len(new_candle):>11,}{1:>9.2f}"
                   f"{deflated(new_candle):>14,}{deflated(new_candle):>12,}{short:>10,}{1:>7.2f}"
                   f"{short / deflated(new_candle):>12.2f}")
@@ -145,22 +153,25 @@ def consumer_process(port: int, count: int, broadcasts: int, mode: str, pipe: An
             received = 0
             while received < broadcasts:
                 data = await ws.recv()
-                assert isinstance(data, bytes) == v1  # v1: every 1-row broadcast is a binary frame
-                received += 1
-            done[1] += 1
+                assert isinstance(data, bytes) == v1  # v1: every broadcast is a binary frame
+                # v1: a frame holds the broadcasts the producer found queued (one zlib stream each); every one
+                # of them is inflated and counted, so each consumer still gets all ``broadcasts`` messages
+                received += len(decompress_messages(data)) if v1 else 1
+                done[1] += 1
 
     async def main() -> None:
-        ready, done = asyncio.Event(), [0, 0]
+        ready, done = asyncio.Event(), [0, 0]  # consumers ready, websocket messages received (all consumers)
         tasks = [asyncio.ensure_future(one(i, ready, done)) for i in range(count)]
         await ready.wait()
         pipe.send("ready")
         await asyncio.gather(*tasks)
-        pipe.send("done")
+        pipe.send(("done", done[1]))
 
     asyncio.run(main())
 
 
-async def cpu_per_broadcast(frame: pd.DataFrame, consumers: int, broadcasts: int, mode: str) -> float:
+async def cpu_per_broadcast(frame: pd.DataFrame, consumers: int, broadcasts: int, mode: str) -> tuple[float, float]:
+    """Producer CPU seconds per broadcast, and websocket messages per broadcast per consumer."""
     bot = SimpleNamespace(analyzed_listeners=[], event_listeners=[], analyzed=AnalyzedStore(),
                           strategy=SimpleNamespace(timeframe="5m"),
                           engine=SimpleNamespace(whitelist=[PAIR], open_trades={}))
@@ -184,10 +195,11 @@ async def cpu_per_broadcast(frame: pd.DataFrame, consumers: int, broadcasts: int
             if index % 10 == 9:
                 await asyncio.sleep(0.002)  # let the senders run; a bot publishes in bursts of pairs too
         waiting = asyncio.ensure_future(asyncio.to_thread(ours.recv))
-        assert await waiting == "done"
+        status, frames = await waiting
+        assert status == "done"
         used = time.process_time() - start
         assert hub.stats()["slow_disconnects"] == 0
-        return used / broadcasts
+        return used / broadcasts, frames / consumers / broadcasts
     finally:
         proc.join(10)
         await publisher.stop()
@@ -220,20 +232,24 @@ async def main() -> None:
     bytes_table(frame)
     print(f"\n2. Producer CPU per broadcast (1-row analyzed_df of {PAIR}), {args.broadcasts} broadcasts, "
           "consumers in another process")
-    print(f"{'consumers':>10}" + "".join(f"{mode + ' us':>14}{'x one':>7}" for mode in modes))
+    print(f"{'consumers':>10}" + "".join(f"{mode + ' us':>14}{'x one':>7}{'ws/b':>6}" for mode in modes))
     base: dict[str, float] = {}
     for count in counts:
         cells = []
         for mode in modes:
             runs = [await cpu_per_broadcast(frame, count, args.broadcasts, mode) for _ in range(args.runs)]
-            cost = statistics.median(runs)
+            cost = statistics.median(cost for cost, _ in runs)
+            per_broadcast = statistics.median(frames for _, frames in runs)
             base.setdefault(mode, cost)
-            cells.append(f"{cost * 1e6:>14.0f}{cost / base[mode]:>7.2f}")
+            cells.append(f"{cost * 1e6:>14.0f}{cost / base[mode]:>7.2f}{per_broadcast:>6.2f}")
         print(f"{count:>10}" + "".join(cells), flush=True)
     print("deflate: the client offers permessage-deflate (freqtrade consumers do); plain: no compression;\n"
           "v1: tradecast.v1 without deflate (tradecast consumers); v1+deflate: both offered.\n"
+          "ws/b: websocket messages per broadcast per consumer (v1 sends the broadcasts a consumer's sender\n"
+          "finds queued as one binary message; JSON modes always send one message per broadcast).\n"
           "Per extra consumer the producer pays one websocket frame (uvicorn), one send() syscall and, with\n"
-          "deflate, one compression: the message itself is encoded (and for v1 compressed) once.")
+          "deflate, one compression per websocket message: the message itself is encoded (and for v1\n"
+          "compressed) once.")
 
 
 if __name__ == "__main__":

@@ -299,7 +299,7 @@ async def test_slow_subscriber_is_cut_off_while_a_fast_one_keeps_its_latency(tmp
 
 
 async def test_v1_client_gets_binary_frames_and_a_plain_client_text_with_the_same_json(producer: Producer) -> None:
-    from tradecast.wire import decode_compact, decompress_message
+    from tradecast.wire import decode_compact, decode_compact_batch, decompress_messages
 
     async with connect(producer.url(), subprotocols=["tradecast.v1"], compression=None) as v1, \
             connect(producer.url()) as plain:
@@ -308,20 +308,24 @@ async def test_v1_client_gets_binary_frames_and_a_plain_client_text_with_the_sam
             await ws.send('{"type":"subscribe","data":["analyzed_df","new_candle"]}')
             await ws.send('{"type":"whitelist"}')
         wl_v1, (wl_plain, _) = await asyncio.wait_for(v1.recv(), 5), await recv_json(plain)
-        assert wl_v1 == wl_plain  # short: a text frame on the v1 connection too
+        assert wl_v1 == wl_plain  # a short reply: a text frame on the v1 connection too
         await producer.bot.run_once()
-        for _ in range(2):  # per pair: analyzed_df (binary on v1) then new_candle (short: text)
-            packed, (text, _) = await asyncio.wait_for(v1.recv(), 5), await recv_json(plain)
-            assert isinstance(packed, bytes) and decompress_message(packed, 1 << 20) == text.encode()
-            message = decode_compact(packed, 1 << 20)
-            assert isinstance(message, AnalyzedDfMessage) and len(message.frame) == 1
-            candle, (candle_text, _) = await asyncio.wait_for(v1.recv(), 5), await recv_json(plain)
-            assert candle == candle_text
+        texts = [text for text, _ in await recv_until(plain, 4)]  # per pair: analyzed_df, then new_candle
+        inside: list[bytes] = []
+        decoded: list[Any] = []
+        while len(inside) < 4:  # v1: every broadcast binary; those queued together share one frame
+            packed = await asyncio.wait_for(v1.recv(), 5)
+            assert isinstance(packed, bytes)
+            inside += decompress_messages(packed, 1 << 20)
+            decoded += decode_compact_batch(packed, 1 << 20)
+        assert inside == [text.encode() for text in texts]  # the same JSON, in the same order
+        assert [type(m).__name__ for m in decoded] == ["AnalyzedDfMessage", "NewCandleMessage"] * 2
+        assert all(len(m.frame) == 1 for m in decoded[::2])
         await v1.send('{"type":"analyzed_df","data":{"limit":1500,"pair":"BTC/USDT"}}')
         reply = await asyncio.wait_for(v1.recv(), 5)
         stored = producer.bot.analyzed.get("BTC/USDT", "5m")[0]
         assert isinstance(reply, bytes) and len(decode_compact(reply, 8 << 20).frame) == len(stored)
-    assert producer.hub.stats()["compressions"] == 2  # one per broadcast, not one per subscriber
+    assert producer.hub.stats()["compressions"] == 4  # one per broadcast, not one per subscriber
 
 
 async def test_tradecast_consumer_negotiates_v1_with_our_producer(producer: Producer) -> None:

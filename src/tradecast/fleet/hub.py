@@ -26,7 +26,7 @@ Slow-consumer policy (the written rule DESIGN.md asks for):
 2. If broadcasts keep being dropped for longer than ``slow_timeout_s`` (default 5 s) since the first drop of
    the current streak, the subscriber is **disconnected** with a logged reason such as
    ``queue full for 5.0s (1000 messages)``. A successful enqueue ends the streak.
-3. A single send (one message into the socket) that does not complete within ``slow_timeout_s`` also
+3. A single send (one websocket message into the socket) that does not complete within ``slow_timeout_s`` also
    disconnects the subscriber (``a send blocked for more than 5.0s``); this catches a peer that stopped
    reading while its queue is not yet full. One watchdog task checks the sends in progress every
    ``min(1 s, slow_timeout_s / 4)`` (a timer per send would cost more than the send at 100 subscribers).
@@ -36,10 +36,16 @@ Slow-consumer policy (the written rule DESIGN.md asks for):
 
 ``tradecast.v1`` subscribers (``compact=True`` at :meth:`ProducerHub.subscribe`; see
 :mod:`tradecast.wire.compact`): a broadcast is still encoded once as JSON; when at least one ``tradecast.v1``
-subscriber takes it, the hub compresses it **once** (``pack``) and queues that same :class:`CompactFrame` for
-every ``tradecast.v1`` subscriber, and the JSON text for every other one (freqtrade, FreqUI: unchanged).
-Replies are compressed per reply, by the caller in its worker thread (:meth:`ProducerHub.payload_for`) or
-else by :meth:`reply`. Queue bounds count the bytes actually queued.
+subscriber takes it, the hub compresses it **once** (``pack``, every broadcast however short) and queues that
+same :class:`CompactFrame` for every ``tradecast.v1`` subscriber, and the JSON text for every other one
+(freqtrade, FreqUI: unchanged, one text frame per message). When a ``tradecast.v1`` sender wakes and finds
+several broadcasts queued (a burst of pairs at a candle close), it sends them as **one** binary message
+(:func:`~tradecast.wire.compact.join_frames`: the compressed bytes joined, no work per message), bounded by
+``BATCH_MAX_MESSAGES`` / ``BATCH_MAX_RAW_BYTES``. No delay is added to wait for a batch. Per consumer, a
+websocket message (ASGI send, frame, ``send()`` syscall) is what a broadcast costs, so a burst of ten pays it
+once instead of ten times. Replies are never batched; they are compressed per reply, by the caller in its
+worker thread (:meth:`ProducerHub.payload_for`) or else by :meth:`reply`. Queue bounds count the bytes
+actually queued; ``sent`` counts messages, ``frames`` websocket messages.
 
 A freqtrade consumer that missed broadcasts sees a gap in candle dates and asks for the missing rows, so a
 dropped 1-row broadcast is repaired by the consumer; a disconnected one reconnects and resyncs.
@@ -56,7 +62,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradecast.wire.compact import pack
+from tradecast.wire.compact import BATCH_MAX_MESSAGES, BATCH_MAX_RAW_BYTES, join_frames, pack
 
 __all__ = ["HubClosed", "ProducerHub", "Subscription"]
 
@@ -90,7 +96,9 @@ class Subscription:
     live_bytes: int = 0
     replies: deque[Payload] = field(default_factory=deque)
     reply_bytes: int = 0
+    #: messages sent (a batch counts each of its messages) and websocket messages written
     sent: int = 0
+    frames: int = 0
     dropped: int = 0
     full_since: float | None = None
     #: when the send in progress started (``None``: not sending); the hub's watchdog reads it
@@ -99,7 +107,9 @@ class Subscription:
     reason: str | None = None
     #: websocket close code for the connection handler: 1008 (slow consumer) or 1001 (shutting down)
     close_code: int = 1000
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    #: the idle sender waits on this future (``None`` while it is busy); whoever queues something resolves it.
+    #: A bare future, not an ``asyncio.Event``: publish checks it for 100 subscribers per broadcast
+    waiter: asyncio.Future[None] | None = None
     room: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -107,17 +117,33 @@ class Subscription:
         """Whether broadcasts of ``message_type`` go to this subscriber."""
         return message_type in self.topics
 
-    def _next(self) -> Payload | None:
-        if self.live:
-            data = self.live.popleft()
-            self.live_bytes -= len(data)
-            return data
-        if self.replies:
-            data = self.replies.popleft()
-            self.reply_bytes -= len(data)
-            self.room.set()
-            return data
-        return None
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _take_batch(self) -> tuple[Payload, int]:
+        """Pop the queued live messages that fit one ``tradecast.v1`` binary message (at least the first)."""
+        live = self.live
+        first = live.popleft()
+        size = len(first)
+        raw_total = getattr(first, "raw_size", None)
+        if raw_total is None or not live:
+            self.live_bytes -= size
+            return first, 1
+        batch = [first]
+        while live and len(batch) < BATCH_MAX_MESSAGES:
+            raw = getattr(live[0], "raw_size", None)
+            if raw is None or raw_total + raw > BATCH_MAX_RAW_BYTES:
+                break
+            item = live.popleft()
+            batch.append(item)
+            size += len(item)
+            raw_total += raw
+        self.live_bytes -= size
+        return join_frames(batch), len(batch)  # type: ignore[arg-type]
 
 
 class ProducerHub:
@@ -135,7 +161,7 @@ class ProducerHub:
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         slow_timeout_s: float = DEFAULT_SLOW_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
-        pack: Callable[[Payload], Payload] = pack,
+        pack: Callable[..., Payload] = pack,
     ) -> None:
         if max_queue_messages < 1 or max_queue_bytes < 1 or max_reply_bytes < 1 or slow_timeout_s <= 0:
             raise ValueError("hub queue bounds and slow_timeout_s must be positive")
@@ -197,36 +223,42 @@ class ProducerHub:
         ``tradecast.v1`` subscribers, the same compressed object (compressed once, only if one takes it).
         """
         self.published += 1
-        now = self._clock()
         delivered = 0
         too_slow: list[Subscription] = []
         packed: Payload | None = None
+        now: float | None = None  # read only when something is dropped
+        data_size = len(data)
+        max_messages, max_bytes = self.max_queue_messages, self.max_queue_bytes
+        # the per-subscriber part of a broadcast: keep it to a queue append (this loop runs 100x per message)
         for sub in self._subs.values():
             if message_type not in sub.topics:
                 continue
-            payload = data
             if sub.compact:
                 if packed is None:
-                    packed = self._pack(data)
+                    packed = self._pack(data, 0)  # every broadcast, however short, so that it can be batched
                     self.compressions += packed is not data
-                payload = packed
-            size = len(payload)
+                payload, size = packed, len(packed)
+            else:
+                payload, size = data, data_size
             queue = sub.live
-            if len(queue) < self.max_queue_messages and (not queue or sub.live_bytes + size <= self.max_queue_bytes):
+            if len(queue) < max_messages and (not queue or sub.live_bytes + size <= max_bytes):
                 queue.append(payload)
                 sub.live_bytes += size
                 sub.full_since = None
-                sub.wake.set()
+                if sub.waiter is not None:
+                    sub._wake()
                 delivered += 1
                 continue
             sub.dropped += 1
+            if now is None:
+                now = self._clock()
             if sub.full_since is None:
                 sub.full_since = now
             elif now - sub.full_since > self.slow_timeout_s:
                 too_slow.append(sub)
         for sub in too_slow:
             self.slow_disconnects += 1
-            full_for = now - (sub.full_since or now)
+            full_for = (now or 0.0) - (sub.full_since or 0.0)  # both set by the drops that filled too_slow
             self._drop(sub, f"queue full for {full_for:.1f}s ({len(sub.live)} messages, {sub.live_bytes} bytes)",
                        code=1008)
         return delivered
@@ -255,7 +287,7 @@ class ProducerHub:
             return False
         sub.replies.append(data)
         sub.reply_bytes += len(data)
-        sub.wake.set()
+        sub._wake()
         return True
 
     # ------------------------------------------------------------------------------------------ sender
@@ -263,11 +295,24 @@ class ProducerHub:
         # No timer per send (asyncio.timeout costs more than the send itself at 100 subscribers): the
         # watchdog below cancels this task when ``send_started`` is older than ``slow_timeout_s``.
         clock = self._clock
+        loop = asyncio.get_running_loop()
+        live, replies = sub.live, sub.replies
         while not sub.closed:
-            data = sub._next()
-            if data is None:
-                sub.wake.clear()
-                await sub.wake.wait()
+            count = 1
+            if live:  # live first, then one reply: a sync never holds broadcasts back by more than one reply
+                if sub.compact and len(live) > 1:
+                    data, count = sub._take_batch()
+                else:
+                    data = live.popleft()
+                    sub.live_bytes -= len(data)
+            elif replies:
+                data = replies.popleft()
+                sub.reply_bytes -= len(data)
+                sub.room.set()
+            else:
+                # runs once per burst, not per message: publish only appends while this task waits
+                sub.waiter = loop.create_future()
+                await sub.waiter
                 continue
             sub.send_started = clock()
             try:
@@ -278,7 +323,8 @@ class ProducerHub:
                 self._drop(sub, f"send failed: {type(exc).__name__}: {exc}", level=logging.INFO)
                 return
             sub.send_started = None
-            sub.sent += 1
+            sub.sent += count
+            sub.frames += 1
 
     async def _watch_sends(self) -> None:
         """Disconnect subscribers whose current send has been blocked for more than ``slow_timeout_s``."""
@@ -303,7 +349,7 @@ class ProducerHub:
         sub.replies.clear()
         sub.live_bytes = sub.reply_bytes = 0
         sub.room.set()
-        sub.wake.set()
+        sub._wake()
         task = sub.task
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
@@ -332,6 +378,7 @@ class ProducerHub:
                     "queued_bytes": sub.live_bytes,
                     "replies_queued": len(sub.replies),
                     "sent": sub.sent,
+                    "frames": sub.frames,
                     "dropped": sub.dropped,
                 }
                 for sub in self._subs.values()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from fastapi.routing import APIWebSocketRoute
+from starlette.routing import WebSocketRoute
 
 from tradecast.api.message_ws import MESSAGE_WS_PATH, ProducerComponent, _token, attach_producer
 
@@ -26,7 +26,7 @@ def test_disabled_message_ws_attaches_nothing() -> None:
 def test_enabled_message_ws_attaches_publisher_component_health_and_route() -> None:
     bot = fake_bot(True)
     (router,) = attach_producer(bot)
-    assert [r.path for r in router.routes if isinstance(r, APIWebSocketRoute)] == [MESSAGE_WS_PATH]
+    assert [r.path for r in router.routes if isinstance(r, WebSocketRoute)] == [MESSAGE_WS_PATH]
     (component,) = bot.components
     assert isinstance(component, ProducerComponent) and component.name == "message_ws"
     assert len(bot.analyzed_listeners) == 1 and len(bot.event_listeners) == 1
