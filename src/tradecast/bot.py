@@ -177,17 +177,25 @@ class Bot:
         self.last_process = self.clock.now()
         self._heartbeat()
 
-    async def analyze_now(self, pairs: list[str]) -> int:
+    async def analyze_now(self, pairs: list[str], on_decided: Callable[[str], Any] | None = None) -> int:
         """Analyse ``pairs`` right away and let the engine decide (new producer data arrived).
 
         Refreshes those pairs' candles first (a no-op when the pipeline does not fetch), then analyses them
-        even without a new candle. Returns how many pairs were analysed; nothing happens while stopped.
+        even without a new candle, in one pass that decides pair by pair; ``on_decided(pair)`` runs after
+        each decision. Returns how many pairs were analysed; nothing happens while stopped.
         """
         if self.state != "running" or not pairs:
             return 0
         timeframe = self.strategy.timeframe
         await self.pipeline.refresh([(pair, timeframe) for pair in pairs])
-        return await self.pipeline.analyze(pairs, self._on_analyzed, force=True)
+        if on_decided is None:
+            return await self.pipeline.analyze(pairs, self._on_analyzed, force=True)
+
+        async def decide(result: Analyzed) -> None:
+            await self._on_analyzed(result)
+            on_decided(result.pair)
+
+        return await self.pipeline.analyze(pairs, decide, force=True)
 
     def _informative_pairs(self) -> list[tuple[str, str]]:
         try:
