@@ -14,7 +14,8 @@
    columns) and a fresh consumer process; RSS after the sync and the analysis of every pair.
    Target: < 400 MB.
 
-    .venv/bin/python bench/fleet_freshness.py [--pairs 10,100,500] [--candles 5] [--skip-memory]
+    .venv/bin/python bench/fleet_freshness.py [--pairs 10,100,500] [--candles 5] [--min-samples 200]
+                                             [--skip-memory]
 """
 
 from __future__ import annotations
@@ -268,6 +269,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", default="10,100,500")
     parser.add_argument("--candles", type=int, default=5)
+    parser.add_argument("--min-samples", type=int, default=200,
+                        help="more candles for few pairs: a p99 of 50 samples is only their maximum")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-synthetic", nargs=5, type=float, help=argparse.SUPPRESS)
@@ -290,7 +293,8 @@ def main() -> None:
         if synthetic and count == int(args.pairs.split(",")[0]):
             print("   same, with a synthetic producer (no analysis of its own: the consumer's share alone)")
         with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(freshness(count, args.candles, Path(tmp), synthetic))
+            candles = max(args.candles, -(-args.min_samples // count))
+            result = asyncio.run(freshness(count, candles, Path(tmp), synthetic))
         done = result["all_decided"]
         spread = f"{statistics.median(done):.3f} / {max(done):.3f}" if done else "n/a"
         print(f"{count:>6} | {result['period_s']:>10.1f} | {spread:>42} | {result['missing']:>6} | "
