@@ -11,10 +11,10 @@ Per message:
   request through that producer's client (the store asks at most once per candle and pair). When the frame
   was stored (new candle or updated candle) and the pair is one the bot trades (whitelist or open trade),
   the pair is queued for **event-driven analysis**: a pending set drained by one task that calls
-  ``bot.analyze_now([pair])`` (candles refreshed for that pair, strategy analysed with ``force=True``,
-  engine decides), so a producer's candle is traded on within milliseconds instead of at the next loop.
-  Bursts (the initial sync, a candle close with 500 pairs) coalesce: a pair waiting in the set is analysed
-  once, oldest first.
+  ``bot.analyze_now(pairs)`` with every pair waiting (candles refreshed for them, strategy analysed with
+  ``force=True``, the engine deciding pair by pair as each result arrives), so a producer's candle is traded
+  on within milliseconds instead of at the next loop. Bursts (the initial sync, a candle close with 500
+  pairs) coalesce: a pair waiting in the set is analysed once, oldest first.
 * ``whitelist`` -> ``store.set_whitelist``. Other types are counted and ignored.
 * On every (re)connect the store forgets its requests in flight for that producer (they died with the
   connection).
