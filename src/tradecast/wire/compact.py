@@ -135,26 +135,15 @@ def join_frames(frames: Sequence[CompactFrame]) -> CompactFrame:
 
 
 def decompress_message(data: bytes | bytearray | memoryview, max_bytes: int | None = None) -> bytes:
-    """The JSON bytes inside a single-stream ``tradecast.v1`` binary message (inflating at most ``max_bytes + 1``).
+    """The JSON bytes of a binary message that must hold exactly one stream (a reply, say).
 
-    Raises ``WireError``: ``oversize`` (more than ``max_bytes`` once inflated), ``truncated`` (the zlib stream
-    ends early) or ``bad_compression`` (not zlib, a bad checksum, or bytes after the end of the stream). A
-    batch (several streams) is read with :func:`decompress_messages`.
+    The same reader as :func:`decompress_messages` (same bounds and errors); a second stream is
+    ``bad_compression`` here.
     """
-    inflater = zlib.decompressobj()
-    try:
-        out = inflater.decompress(data) if max_bytes is None else inflater.decompress(data, max_bytes + 1)
-    except zlib.error as exc:
-        raise wire_error(ErrorKind.BAD_COMPRESSION, f"binary message is not a valid zlib stream: {exc}") from None
-    if max_bytes is not None and len(out) > max_bytes:
-        raise wire_error(ErrorKind.OVERSIZE, f"compressed message of {len(data)} bytes inflates beyond the limit "
-                                             f"of {max_bytes} bytes")
-    if not inflater.eof:
-        raise wire_error(ErrorKind.TRUNCATED, f"zlib stream of {len(data)} bytes ends early")
-    if inflater.unused_data:
-        extra = len(inflater.unused_data)
-        raise wire_error(ErrorKind.BAD_COMPRESSION, f"{extra} bytes after the end of the zlib stream")
-    return out
+    messages = decompress_messages(data, max_bytes)
+    if len(messages) != 1:
+        raise wire_error(ErrorKind.BAD_COMPRESSION, f"expected one zlib stream, the message holds {len(messages)}")
+    return messages[0]
 
 
 def decompress_messages(data: bytes | bytearray | memoryview, max_bytes: int | None = None) -> list[bytes]:
