@@ -97,10 +97,6 @@ class ConsumerService:
         self._pending: dict[str, float] = {}  # pair -> monotonic time its data arrived
         self._drain_task: asyncio.Task[None] | None = None
         self._analysis_failed_logged = False
-        # Applying a frame (pandas, in the event loop) and analysing a pair (pandas, in a worker thread) take
-        # turns instead of running at once: two threads of pandas code fight over the GIL (each release costs
-        # the other up to a switch interval), which made both three times slower in the freshness benchmark.
-        self._gate = asyncio.Lock()
         #: called with (pair, seconds from message to decision) after each event-driven analysis
         self.decision_listeners: list[Callable[[str, float], Any]] = []
         bot.dataprovider.producer_source = self.feed
@@ -208,8 +204,7 @@ class ConsumerService:
         """
         while self._pending:
             arrivals, self._pending = self._pending, {}
-            async with self._gate:
-                await self.analyze_pairs(arrivals)
+            await self.analyze_pairs(arrivals)
 
     async def analyze_pairs(self, arrivals: dict[str, float]) -> int:
         """Analyse these pairs now through the bot (its engine decides); returns how many were analysed."""
