@@ -169,7 +169,7 @@ def _merge_fast(
     source = informative.copy(deep=False)
     source.index = pd.RangeIndex(len(source))
     first = int(rows[0])
-    if first >= 0 and int(rows[-1]) - first == len(rows) - 1 and (np.diff(rows) == 1).all():
+    if first >= 0 and (np.diff(rows) == 1).all():
         right = source.iloc[first : first + len(rows)]  # consecutive rows (the usual case): a slice, no take
     else:
         right = source.take(rows) if rows.min() >= 0 else source.reindex(rows)
