@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from tradecast.config import Config
 from tradecast.core.clock import FakeClock
+from tradecast.core.runtime import freeze_startup_objects
 from tradecast.data.analyzed import AnalyzedStore
 from tradecast.data.candles import CandleStore
 from tradecast.market.sim import SimMarket
@@ -59,6 +60,7 @@ async def bench(count: int) -> tuple[float, float, float]:
     strategy = load_strategy("ProducerStrategy", config)
     pipeline = AnalysisPipeline(market=market, strategy=strategy, candles=CandleStore(), analyzed=AnalyzedStore(),
                                 candle_limit=1000)
+    freeze_startup_objects()  # as Bot.start does once the bot is built
     done: list[str] = []
 
     def on_result(result) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from tradecast import __version__
 from tradecast.core.errors import ConfigError, TradecastError
+from tradecast.core.runtime import freeze_startup_objects
 from tradecast.core.timeframes import next_candle_open
 from tradecast.data.analyzed import AnalyzedStore
 from tradecast.data.candles import CandleStore
@@ -100,6 +101,7 @@ class Bot:
         for component in self.components:
             await component.start()
             self._started_components.append(component)
+        freeze_startup_objects()  # what exists now lives as long as the bot: keep it out of full collections
         log.info("tradecast %s started: strategy %s, %s on %s, %d pair(s), dry_run=%s, state %s",
                  __version__, type(self.strategy).__name__, self.strategy.timeframe, self.market.name,
                  len(self.engine.whitelist), self.config.dry_run, self.state)

@@ -12,7 +12,6 @@ go on.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import queue
 import sys
@@ -50,22 +49,6 @@ def _last_date(result: Any) -> Any:
         return _UNKNOWN
 
 
-def _freeze_startup_objects() -> None:
-    """Move every object that exists now (modules, classes, config: the bot as built) out of the collector.
-
-    A full collection walks every tracked object while holding the GIL, so it stalls the event loop for as
-    long as it takes: with pandas, pydantic and the rest imported that was 40-80 ms on two cores, the
-    worst stall of an analysis pass. What exists before the first pass lives as long as the process, so
-    leaving it out of those walks loses nothing; later collections then only walk the frames the passes
-    keep. Once per process (freezing again would keep later cyclic garbage forever).
-    """
-    global _startup_frozen
-    if not _startup_frozen:
-        _startup_frozen = True
-        gc.freeze()
-
-
-_startup_frozen = False
 _UNKNOWN: Any = object()
 
 
@@ -107,7 +90,6 @@ class AnalysisPipeline:
         # event loop (API, websockets, signals) take the GIL back sooner while analysis runs
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-        _freeze_startup_objects()
 
     # ---------------------------------------------------------------- candles
     async def refresh(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -1,9 +1,8 @@
-"""AnalysisPipeline on the sim market: refresh shortcuts, result hand-over, the startup gc freeze."""
+"""AnalysisPipeline on the sim market: refresh shortcuts, result hand-over."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -72,11 +71,6 @@ def test_every_result_comes_back_once_in_order_and_is_stored():
 
     assert asyncio.run(run()) == (len(PAIRS), 0, len(PAIRS))
     assert seen == PAIRS + PAIRS
-
-
-def test_the_objects_that_exist_when_the_bot_is_built_are_left_out_of_full_collections():
-    build()
-    assert gc.get_freeze_count() > 0
 
 
 def test_a_stored_frame_without_dates_still_fails_the_pass_loudly():
