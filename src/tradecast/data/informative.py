@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tradecast.core.frames import column_arrays, frame_from_arrays_or_none
 from tradecast.core.timeframes import timeframe_to_minutes
 
 __all__ = ["merge_informative_pair"]
@@ -164,13 +165,20 @@ def _merge_fast(
     if ffill:
         rows = _ffill_rows(rows, right_keys)
 
+    first = int(rows[0])
+    consecutive = first >= 0 and (np.diff(rows) == 1).all()
+    if consecutive:  # the usual case: the base columns beside a slice of the informative ones, built at once
+        stop = first + len(rows)
+        arrays = [*column_arrays(dataframe), *(values[first:stop] for values in column_arrays(informative))]
+        built = frame_from_arrays_or_none([*dataframe.columns, *names], arrays)
+        if built is not None:
+            return built
     left = dataframe.copy(deep=False)  # a new header only: ``concat`` copies the data
     left.index = pd.RangeIndex(len(left))
     source = informative.copy(deep=False)
     source.index = pd.RangeIndex(len(source))
-    first = int(rows[0])
-    if first >= 0 and (np.diff(rows) == 1).all():
-        right = source.iloc[first : first + len(rows)]  # consecutive rows (the usual case): a slice, no take
+    if consecutive:
+        right = source.iloc[first : first + len(rows)]  # a slice, no take
     else:
         right = source.take(rows) if rows.min() >= 0 else source.reindex(rows)
     right.index = left.index

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from tradecast.core.clock import Clock, LiveClock
+from tradecast.core.frames import column_arrays, frame_from_arrays
 from tradecast.core.timeframes import ensure_utc, timeframe_to_seconds
 
 __all__ = [
@@ -425,7 +426,7 @@ def _stack(head: pd.DataFrame, tail: pd.DataFrame, start: int = 0) -> pd.DataFra
     if not (columns.is_unique and columns.equals(tail.columns)):
         return pd.concat([head.iloc[start:], tail], ignore_index=True)
     arrays: dict = {}
-    for name, a_array, b_array in zip(columns, _column_arrays(head), _column_arrays(tail), strict=True):
+    for name, a_array, b_array in zip(columns, column_arrays(head), column_arrays(tail), strict=True):
         a_type, b_type = a_array.dtype, b_array.dtype
         if isinstance(a_type, np.dtype) and isinstance(b_type, np.dtype):
             if a_type != b_type and not (a_type.kind in "if" and b_type.kind in "if"):
@@ -438,21 +439,7 @@ def _stack(head: pd.DataFrame, tail: pd.DataFrame, start: int = 0) -> pd.DataFra
             arrays[name] = type(a_array)._concat_same_type([a_array[start:], b_array])
         else:
             return pd.concat([head.iloc[start:], tail], ignore_index=True)
-    stacked = pd.DataFrame(arrays)  # copies once into consolidated blocks, like concat
-    stacked.columns = columns
-    return stacked
-
-
-def _column_arrays(frame: pd.DataFrame) -> list:
-    """Each column's values (ndarray or extension array) without building a Series per column.
-
-    pandas' ``_iter_column_arrays`` (private, in every 2.x release we support) is ten times cheaper than
-    ``items()`` on a frame whose columns were never read; the public route stays as the fallback.
-    """
-    iterate = getattr(frame, "_iter_column_arrays", None)
-    if iterate is not None:
-        return list(iterate())
-    return [column.array for _, column in frame.items()]
+    return frame_from_arrays(columns, list(arrays.values()))  # consolidated blocks, like concat
 
 
 def _missing_is_none(values: np.ndarray) -> bool:

@@ -36,9 +36,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from tradecast.core.clock import Clock, LiveClock
+from tradecast.core.frames import column_values, frame_from_arrays
 from tradecast.data.producer_frames import ApplyOutcome, ProducerFrameStore
 from tradecast.fleet.client import ProducerClient
 from tradecast.fleet.producer_feed import ProducerFeed
@@ -185,11 +186,13 @@ class ConsumerService:
                 return
             limit = getattr(self.bot.pipeline, "candle_limit", None)
             first = max(len(frame) - limit, 0) if limit else 0  # as many candles as a bot keeps of its own
-            # one positional take of rows and columns: a new frame, the store's stays untouched
-            candles = frame.iloc[first:, [frame.columns.get_loc(c) for c in OHLCV]]
-            candles.index = pd.RangeIndex(len(candles))
-            if (candles.dtypes.iloc[1:] != "float64").any():  # e.g. a producer's whole-number prices
-                candles = candles.astype({c: "float64" for c in OHLCV[1:]})
+            # the newest rows of the six columns, copied into a new frame: the store's stays untouched
+            arrays = [column_values(frame, name)[first:] for name in OHLCV]
+            if all(values.dtype == np.float64 for values in arrays[1:]):
+                candles = frame_from_arrays(OHLCV, arrays)
+            else:  # e.g. a producer's whole-number prices: pandas converts them
+                candles = frame.iloc[first:, [frame.columns.get_loc(c) for c in OHLCV]]
+                candles = candles.astype({c: "float64" for c in OHLCV[1:]}).reset_index(drop=True)
             self.bot.candles.set(pair, timeframe, candles)
             return
 

@@ -277,3 +277,25 @@ def test_tradecast_wire_switch_reaches_every_client(tmp_path):
             {"enabled": True, "producers": producers, "tradecast_wire": flag})
         service = ConsumerService(bot, config)
         assert [client.offer_compact for client in service.clients.values()] == [flag, flag]
+
+
+async def test_fed_candles_are_float_copies_of_the_producers_newest_rows(tmp_path):
+    def whole_number_prices(producer) -> None:  # a producer that sends integers for ETH's prices
+        frame = producer.frames["ETH/USDT"]
+        for column in ("open", "high", "low", "close"):
+            frame[column] = (frame[column] * 100).round().astype("int64")
+
+    async with Harness(tmp_path, whole_number_prices, producer_data_only=True) as h:
+        await eventually(lambda: all(h.analyzed_last(p) is not None for p in PAIRS))
+        for pair in PAIRS:
+            candles = h.bot.candles.get(pair, "5m")
+            stored = h.service.store.entry("default", pair, "5m", "spot").frame
+            assert list(candles.columns) == ["date", "open", "high", "low", "close", "volume"]
+            assert (candles.dtypes.iloc[1:] == "float64").all()
+            assert isinstance(candles.index, pd.RangeIndex) and candles.index.start == 0
+            tail = stored.tail(len(candles)).reset_index(drop=True)
+            assert candles["close"].tolist() == tail["close"].astype("float64").tolist()
+            assert candles["date"].tolist() == tail["date"].tolist()
+            before = stored["close"].iloc[-1]
+            candles.loc[len(candles) - 1, "close"] = -1.0
+            assert stored["close"].iloc[-1] == before  # the store's frame is not shared
