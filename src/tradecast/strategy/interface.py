@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tradecast.core.errors import ConfigError, StrategyError
+from tradecast.core.frames import with_columns
 from tradecast.core.timeframes import timeframe_to_seconds
 from tradecast.strategy.parameters import BaseParameter, bind_parameters, flatten_parameter_values
 from tradecast.strategy.signals import SIGNAL_COLUMNS, finalise_signal_columns, latest_signal
@@ -312,7 +313,8 @@ class IStrategy(ABC):
         if not frame.empty:
             for hook in ("populate_indicators", "populate_entry_trend", "populate_exit_trend"):
                 if hook in _SIGNAL_HOOK_COLUMNS:
-                    created |= _prepare_signal_columns(frame, _SIGNAL_HOOK_COLUMNS[hook])
+                    frame, added = _with_signal_columns(frame, _SIGNAL_HOOK_COLUMNS[hook])
+                    created |= added
                 frame = self._run_hook(hook, frame, metadata, pair)
             if not self.disable_dataframe_checks:
                 self._check_result(dataframe, frame, pair)
@@ -384,23 +386,22 @@ _SIGNAL_HOOK_COLUMNS = {"populate_entry_trend": ("enter_long", "enter_tag"),
                         "populate_exit_trend": ("exit_long", "exit_tag")}
 
 
-def _prepare_signal_columns(frame: pd.DataFrame, columns: tuple[str, str]) -> set[str]:
-    """Create a hook's signal columns up front when absent.
+def _with_signal_columns(frame: pd.DataFrame, columns: tuple[str, str]) -> tuple[pd.DataFrame, set[str]]:
+    """The frame with a hook's signal columns created up front (0 / None) when absent, and which were created.
 
     The usual ``dataframe.loc[condition, "enter_long"] = 1`` is several times slower in pandas when it has
     to add the column (enlargement) than when it sets values in an existing one, and the result is the
-    same: 1 where the condition holds, 0 elsewhere.
+    same: 1 where the condition holds, 0 elsewhere. The columns are appended in one step on a new frame
+    object that shares the hook's data (two ``insert`` calls cost ~0.2 ms per pair).
     """
-    created = {column for column in columns if column not in frame.columns}
-    flag, tag = columns
+    created = [column for column in columns if column not in frame.columns]
+    if not created:
+        return frame, set()
     rows = len(frame)
-    # ``insert`` of a ready array is what ``frame[flag] = 0`` ends in, minus the scalar broadcast and the
-    # Series alignment; the columns, dtypes and values are the same
-    if flag in created:
-        frame.insert(len(frame.columns), flag, np.zeros(rows, dtype=np.int64))
-    if tag in created:
-        frame.insert(len(frame.columns), tag, np.full(rows, None, dtype=object))
-    return created
+    flag = columns[0]
+    arrays = [np.zeros(rows, dtype=np.int64) if column == flag else np.full(rows, None, dtype=object)
+              for column in created]
+    return with_columns(frame, created, arrays), set(created)
 
 
 def _signals_already_final(frame: pd.DataFrame) -> bool:
