@@ -5,6 +5,13 @@ result back to the event loop as soon as it exists. The loop stores it, tells th
 the engine) and so publishes and trades on that pair while the worker goes on with the next ones; the worker
 never waits for the loop, and the loop stays free for the API and the websockets throughout.
 
+A short pass (a consumer's few pairs whose producer data just arrived) of a strategy whose recent analyses all
+took under ``INLINE_BUDGET_S`` runs on the loop instead, one pair per loop turn. Handing a 2 ms analysis to
+a thread costs more than the analysis: while the worker holds the GIL, every socket read and wake-up of the
+loop waits up to a switch interval for it, so results, decisions and the next messages queue up. The loop
+then never waits longer than the budget at a time, and one analysis over it sends the next passes back to
+the worker.
+
 A strategy error for one pair is logged once per pair and kind of error, and that pair is skipped; the others
 go on.
 """
@@ -16,6 +23,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +45,12 @@ FETCH_CONCURRENCY = 16
 LOCAL_FETCH_CONCURRENCY = 2
 #: how long the analysis thread may hold the GIL before the event loop gets it back (Python's default: 5 ms)
 GIL_SWITCH_INTERVAL_S = 0.001
+#: a pass of at most this many pairs may run on the event loop itself ...
+INLINE_MAX_PAIRS = 8
+#: ... when each of the strategy's recent analyses took at most this long (the longest the loop then waits)
+INLINE_BUDGET_S = 0.004
+#: how many recent analysis times that decision looks at
+INLINE_HISTORY = 32
 
 
 def _last_date(result: Any) -> Any:
@@ -84,6 +98,8 @@ class AnalysisPipeline:
         self._fed_input: dict[str, pd.DataFrame] = {}
         local = self._local = getattr(market, "name", "") == "sim"
         self._pass_lock = asyncio.Lock()
+        #: CPU seconds of the strategy's latest analyses (both ways), for the inline decision
+        self._recent: deque[float] = deque(maxlen=INLINE_HISTORY)
         self._fetch_runners = LOCAL_FETCH_CONCURRENCY if local else FETCH_CONCURRENCY
         self._fetch_gate = asyncio.Semaphore(self._fetch_runners)  # shared by concurrent refreshes
         # the worker thread runs pandas for milliseconds at a time; a shorter switch interval lets the
@@ -178,7 +194,40 @@ class AnalysisPipeline:
         async with self._pass_lock:
             return await self._pass(list(dict.fromkeys(pairs)), on_result, force)
 
+    def runs_inline(self, pairs: int) -> bool:
+        """Would a pass over this many pairs run on the event loop (see the module docstring)?"""
+        recent = self._recent
+        return 0 < pairs <= INLINE_MAX_PAIRS and len(recent) > 0 and max(recent) <= INLINE_BUDGET_S
+
     async def _pass(self, pairs: list[str], on_result: AnalyzedListener, force: bool) -> int:
+        if self.runs_inline(len(pairs)):
+            return await self._pass_inline(pairs, on_result, force)
+        return await self._pass_in_worker(pairs, on_result, force)
+
+    async def _pass_inline(self, pairs: list[str], on_result: AnalyzedListener, force: bool) -> int:
+        """The pass on the event loop: each pair analysed, stored and handed on, then the loop's other work."""
+        timeframe = self.strategy.timeframe
+        done = 0
+        for index, pair in enumerate(pairs):
+            if index:
+                await asyncio.sleep(0)  # messages, API requests and decisions between two analyses
+            frame = self.candles.get(pair, timeframe)
+            if frame is None or not (force or self.wants_analysis(pair, frame)):
+                continue
+            if not self.fetch_candles:
+                self._fed_input[pair] = frame
+            result = self._analyze_one(pair, frame)
+            if isinstance(result, Exception):
+                self._report_once(pair, type(result).__name__, f"{pair}: analysis skipped: {result}")
+                continue
+            outcome = self._store(pair, timeframe, result, _last_date(result))
+            done += 1
+            maybe = on_result(outcome)
+            if asyncio.iscoroutine(maybe):
+                await maybe
+        return done
+
+    async def _pass_in_worker(self, pairs: list[str], on_result: AnalyzedListener, force: bool) -> int:
         timeframe = self.strategy.timeframe
         loop = asyncio.get_running_loop()
         inbox: queue.SimpleQueue[tuple[str, pd.DataFrame] | None] = queue.SimpleQueue()
@@ -261,12 +310,15 @@ class AnalysisPipeline:
 
     def _analyze_one(self, pair: str, frame: pd.DataFrame) -> Any:
         """The analysed frame of ``pair``, or the StrategyError that prevented it (worker thread)."""
+        started = time.thread_time()  # CPU time: waiting for the GIL in the worker is not the analysis' cost
         try:
             return self.strategy.analyze(frame, {"pair": pair})
         except StrategyError as exc:
             return exc
         except Exception as exc:  # the strategy wraps user errors; anything else is still isolated
             return StrategyError(f"{type(exc).__name__}: {exc}")
+        finally:
+            self._recent.append(time.thread_time() - started)
 
     def _store(self, pair: str, timeframe: str, frame: pd.DataFrame, last_date: Any = _UNKNOWN) -> Analyzed:
         if last_date is _UNKNOWN:
