@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from tradecast.core.clock import Clock, LiveClock
-from tradecast.core.frames import column_arrays, frame_from_arrays
+from tradecast.core.frames import column_arrays, column_values, frame_from_arrays
 from tradecast.core.timeframes import ensure_utc, timeframe_to_seconds
 
 __all__ = [
@@ -213,13 +213,13 @@ class ProducerFrameStore:
         rows = len(frame)
         if not 0 < rows < self.full_frame_rows or self.remove_entry_exit_signals or "date" not in frame.columns:
             return None
-        dates = frame["date"]
+        dates = column_values(frame, "date")
         dtype = dates.dtype
         if not isinstance(dtype, pd.DatetimeTZDtype) or str(dtype.tz) != "UTC":
             return None
-        if rows > 1 and not (dates.is_monotonic_increasing and dates.is_unique):
+        if rows > 1 and not (pd.Index(dates).is_monotonic_increasing and pd.Index(dates).is_unique):
             return None
-        first = dates.iloc[0]
+        first = dates[0]
         last_stored = stored.last_date
         if last_stored is None or pd.isna(first) or first <= last_stored:
             return None
@@ -271,9 +271,9 @@ class ProducerFrameStore:
         if len(frame) > self.max_rows:
             frame = frame.iloc[-self.max_rows :]
             frame.index = pd.RangeIndex(len(frame))  # iloc made a new object: relabelling it is private
-        elif not frame.index.equals(pd.RangeIndex(len(frame))):
+        elif not _is_default_index(frame.index, len(frame)):
             frame = frame.reset_index(drop=True)  # never relabel in place: ``frame`` may be the stored one
-        last_date = frame["date"].iloc[-1] if len(frame) else None
+        last_date = column_values(frame, "date")[-1] if len(frame) else None
         self._frames[key] = StoredFrame(frame, la, now, last_date)
         return ApplyResult(outcome, rows=len(frame))
 
@@ -442,12 +442,19 @@ def _stack(head: pd.DataFrame, tail: pd.DataFrame, start: int = 0) -> pd.DataFra
     return frame_from_arrays(columns, list(arrays.values()))  # consolidated blocks, like concat
 
 
+def _is_default_index(index: pd.Index, rows: int) -> bool:
+    """``index.equals(pd.RangeIndex(rows))``, without building that RangeIndex for the usual RangeIndex."""
+    if isinstance(index, pd.RangeIndex):
+        return index.start == 0 and index.step == 1 and len(index) == rows
+    return index.equals(pd.RangeIndex(rows))
+
+
 def _missing_is_none(values: np.ndarray) -> bool:
-    """True when every missing value of an object array is None (pandas' concat may rewrite other ones)."""
-    missing = pd.isna(values)
-    if not missing.any():
-        return True
-    return bool((values[missing] == None).all())  # noqa: E711 - element-wise identity with None
+    """True when every missing value of an object array is None (pandas' concat may rewrite other ones).
+
+    None is always missing, so that holds exactly when there are as many missing values as Nones.
+    """
+    return int(pd.isna(values).sum()) == values.tolist().count(None)
 
 
 def _candles_between(last: pd.Timestamp, first: pd.Timestamp, timeframe: str) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tradecast.core.errors import ConfigError, StrategyError
-from tradecast.core.frames import with_columns
+from tradecast.core.frames import column_values, with_columns
 from tradecast.core.timeframes import timeframe_to_seconds
 from tradecast.strategy.parameters import BaseParameter, bind_parameters, flatten_parameter_values
 from tradecast.strategy.signals import SIGNAL_COLUMNS, finalise_signal_columns, latest_signal
@@ -320,7 +320,7 @@ class IStrategy(ABC):
                 self._check_result(dataframe, frame, pair)
         frame = self._finalise_signals(frame, created)
         if not frame.empty and "date" in frame.columns:
-            self._last_candle_seen[pair] = frame["date"].iloc[-1]
+            self._last_candle_seen[pair] = column_values(frame, "date")[-1]
         # the copy has one block per dtype instead of one per added column, and no cached column Series: a
         # stored result then holds a fifth of the garbage-collected objects, which keeps the interpreter's
         # full collections (they stop every thread, the event loop's too) short, and later copies cheap
@@ -348,14 +348,17 @@ class IStrategy(ABC):
 
         if len(result) != len(original):
             raise fail(f"changed the number of rows ({len(original)} -> {len(result)})")
+        if not len(result):
+            return
+        # the last cells read from the columns' arrays: ``frame[name]`` builds a Series per read
         if "date" in original.columns:
             if "date" not in result.columns:
                 raise fail("removed the 'date' column")
-            if result["date"].iloc[-1] != original["date"].iloc[-1]:
+            if column_values(result, "date")[-1] != column_values(original, "date")[-1]:
                 raise fail("changed the date of the last candle")
         if "close" in original.columns:
-            before = original["close"].iloc[-1]
-            after = result["close"].iloc[-1] if "close" in result.columns else None
+            before = column_values(original, "close")[-1]
+            after = column_values(result, "close")[-1] if "close" in result.columns else None
             if after is None or not (after == before or (pd.isna(after) and pd.isna(before))):
                 raise fail("changed the close of the last candle")
 
@@ -417,11 +420,11 @@ def _signals_already_final(frame: pd.DataFrame) -> bool:
     if not all(name in columns for name in SIGNAL_COLUMNS):
         return False
     for name in ("enter_long", "exit_long"):
-        values = frame[name].to_numpy()
+        values = np.asarray(column_values(frame, name))
         if values.dtype != np.int64 or not ((values == 0) | (values == 1)).all():
             return False
     for name in ("enter_tag", "exit_tag"):
-        values = frame[name].to_numpy()
+        values = np.asarray(column_values(frame, name))
         if values.dtype != object:
             return False
         try:

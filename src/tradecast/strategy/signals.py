@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from tradecast.core.frames import column_values
+
 __all__ = ["SIGNAL_COLUMNS", "finalise_signal_columns", "latest_signal"]
 
 #: the columns the bot reads after analysis
@@ -72,10 +74,10 @@ def latest_signal(
 
 def _last(frame: pd.DataFrame, column: str) -> Any:
     """The last row's value of ``column``; None when the column is missing or its name is not unique."""
-    if column not in frame.columns:
+    columns = frame.columns
+    if column not in columns or not isinstance(columns.get_loc(column), int):
         return None
-    values = frame[column]
-    return values.iat[-1] if isinstance(values, pd.Series) else None
+    return column_values(frame, column)[-1]  # no Series built for one cell
 
 
 def _flag(value: Any) -> bool:
