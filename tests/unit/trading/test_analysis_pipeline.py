@@ -177,7 +177,7 @@ def test_a_slow_strategy_or_a_long_pass_goes_to_the_worker():
 
 
 def test_an_inline_strategy_error_skips_that_pair_only(caplog):
-    pipeline, _, strategy = build_noting()
+    pipeline, _, _ = build_noting()
 
     async def run() -> list[str]:
         await pipeline.refresh([(pair, "5m") for pair in PAIRS])
