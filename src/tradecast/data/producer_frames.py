@@ -217,8 +217,10 @@ class ProducerFrameStore:
         dtype = dates.dtype
         if not isinstance(dtype, pd.DatetimeTZDtype) or str(dtype.tz) != "UTC":
             return None
-        if rows > 1 and not (pd.Index(dates).is_monotonic_increasing and pd.Index(dates).is_unique):
-            return None
+        if rows > 1:
+            index = pd.Index(dates)
+            if not (index.is_monotonic_increasing and index.is_unique):
+                return None
         first = dates[0]
         last_stored = stored.last_date
         if last_stored is None or pd.isna(first) or first <= last_stored:
