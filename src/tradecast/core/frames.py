@@ -25,13 +25,28 @@ try:  # pandas' block constructor, as pyarrow's to_pandas uses it
     _from_mgr: Any = pd.DataFrame._from_mgr  # type: ignore[attr-defined]
 except (ImportError, AttributeError):  # pragma: no cover - a pandas without them: the public route
     BlockManager = make_block = _from_mgr = None
+try:  # the block constructor without make_block's argument checks (a quarter of its cost; ours are checked)
+    from pandas._libs.internals import BlockPlacement
+    from pandas.core.internals.blocks import new_block_2d
+except ImportError:  # pragma: no cover - make_block does the same, slower
+    BlockPlacement = new_block_2d = None
 
-__all__ = ["column_arrays", "column_values", "frame_from_arrays", "frame_from_arrays_or_none", "with_columns"]
+__all__ = [
+    "append_rows",
+    "column_arrays",
+    "column_values",
+    "frame_from_arrays",
+    "frame_from_arrays_or_none",
+    "with_columns",
+]
 
 #: numpy dtype kinds a block holds as a plain 2-D ndarray (bool, ints, floats, complex, objects)
 _PLAIN_KINDS = frozenset("biufcO")
 #: datetime64 units pandas keeps as they are (others, such as days, it converts)
 _DATE_UNITS = frozenset({"s", "ms", "us", "ns"})
+#: column indexes already built, by their names (a consumer builds frames of the same few column lists)
+_INDEX_CACHE: dict[tuple[str, ...], pd.Index] = {}
+_INDEX_CACHE_SIZE = 256
 
 
 def column_arrays(frame: pd.DataFrame) -> list[Any]:
@@ -124,7 +139,7 @@ def _append_blocks(frame: pd.DataFrame, names: Sequence[str], arrays: Sequence[n
         width = len(frame.columns)
         blocks = list(manager.blocks)
         for offset, array in enumerate(arrays):
-            blocks.append(make_block(array.reshape(1, -1).copy(), placement=[width + offset], ndim=2))
+            blocks.append(_block(array.reshape(1, -1).copy(), [width + offset]))
         columns = frame.columns
         if columns.dtype == object:  # the usual string names: one Index, no inference
             names_index = pd.Index([*columns, *names], dtype=object)
@@ -135,6 +150,77 @@ def _append_blocks(frame: pd.DataFrame, names: Sequence[str], arrays: Sequence[n
     except Exception:  # an internal pandas refused: the public route decides
         return None
     return grown.__finalize__(frame)
+
+
+def append_rows(head: pd.DataFrame, columns: pd.Index, arrays: Sequence[Any], start: int = 0
+                ) -> pd.DataFrame | None:
+    """``pd.concat([head.iloc[start:], tail], ignore_index=True)`` block by block, or None when not that simple.
+
+    ``tail`` is given as its ``columns`` and their ``arrays`` (:func:`column_arrays`), all of one length.
+
+    A consumer appends one candle to each stored frame of 1500 rows for every pair and candle; column by column
+    that costs ~25 columns of array handling, here it is one copy per block of the stored frame (~5). The
+    result keeps ``head``'s block layout and owns its data. Taken only when both frames have the same unique
+    columns, ``head`` holds plain 2-D blocks (numpy dtypes, or tz-aware dates of one unit) and each of
+    ``tail``'s columns has its block's dtype exactly, or is an integer column going into a float block
+    (numpy's cast then equals concat's promotion). Anything else returns None; so does copy-on-write
+    (blocks shared outside pandas' reference tracking would defeat it). The caller checks what concat would
+    do to missing values of object columns: the copy keeps the values as they are.
+    """
+    manager = getattr(head, "_mgr", None)
+    if new_block_2d is None or not isinstance(manager, BlockManager) or pd.options.mode.copy_on_write:
+        return None
+    if not (head.columns.is_unique and head.columns.equals(columns)) or not 0 <= start <= len(head):
+        return None
+    if len(arrays) != len(columns) or not len(arrays):
+        return None
+    tail_arrays = arrays
+    kept, added = len(head) - start, len(arrays[0])
+    blocks = []
+    try:
+        for block in manager.blocks:
+            values = block.values
+            positions = block.mgr_locs.as_array
+            if isinstance(values, np.ndarray):
+                grown = np.empty((len(positions), kept + added), dtype=values.dtype)
+                grown[:, :kept] = values[:, start:]
+                for row, position in enumerate(positions):
+                    extra = tail_arrays[position]
+                    if not _fits(values.dtype, extra, added):
+                        return None
+                    grown[row, kept:] = extra
+                blocks.append(new_block_2d(grown, BlockPlacement(positions)))
+            elif _is_tz_dates(values):
+                stored = values._ndarray  # the datetime64 values behind the tz-aware array
+                grown = np.empty((len(positions), kept + added), dtype=stored.dtype)
+                grown[:, :kept] = stored[:, start:]
+                for row, position in enumerate(positions):
+                    extra = tail_arrays[position]
+                    if not (isinstance(extra, pd.arrays.DatetimeArray) and extra.dtype == values.dtype
+                            and extra.shape == (added,)):
+                        return None
+                    grown[row, kept:] = extra._ndarray
+                dates = pd.arrays.DatetimeArray._simple_new(grown, dtype=values.dtype)
+                blocks.append(new_block_2d(dates, BlockPlacement(positions)))
+            else:
+                return None
+        axes = [head.columns, pd.RangeIndex(kept + added)]
+        return _from_mgr(BlockManager(blocks, axes), axes=axes)
+    except Exception:  # an internal pandas refused: the caller's route decides
+        return None
+
+
+def _fits(dtype: np.dtype, extra: Any, rows: int) -> bool:
+    """Can ``extra`` (``rows`` long) be copied into a block of ``dtype``, giving what concat gives?"""
+    if not isinstance(extra, np.ndarray) or extra.shape != (rows,):  # numpy would broadcast a shorter one
+        return False
+    return extra.dtype == dtype or (dtype.kind == "f" and dtype.itemsize == 8 and extra.dtype.kind in "iu")
+
+
+def _is_tz_dates(values: Any) -> bool:
+    """A 2-D tz-aware ``DatetimeArray`` block (its datetime64 ndarray is what gets copied)."""
+    return (isinstance(values, pd.arrays.DatetimeArray) and isinstance(values.dtype, pd.DatetimeTZDtype)
+            and getattr(values, "_ndarray", None) is not None and values.ndim == 2)
 
 
 def _from_blocks(columns: Sequence[Any], arrays: Sequence[Any], index: pd.Index) -> pd.DataFrame | None:
@@ -159,10 +245,10 @@ def _from_blocks(columns: Sequence[Any], arrays: Sequence[Any], index: pd.Index)
             values = np.empty((len(positions), rows), dtype=dtype)
             for row, position in enumerate(positions):
                 values[row] = arrays[position]
-            blocks.append(make_block(values, placement=positions, ndim=2))
+            blocks.append(_block(values, positions))
         for position in dates:
             values = _datetime_copy(arrays[position]).reshape(1, -1)
-            blocks.append(make_block(values, placement=[position], ndim=2))
+            blocks.append(_block(values, [position]))
         names = _names(columns)
         axes = [names, index]
         manager = BlockManager(blocks, axes)
@@ -171,12 +257,29 @@ def _from_blocks(columns: Sequence[Any], arrays: Sequence[Any], index: pd.Index)
         return None
 
 
+def _block(values: Any, positions: list[int]) -> Any:
+    """A 2-D block of ``values`` (one row per column) placed at ``positions`` of the frame's columns."""
+    if new_block_2d is not None:
+        return new_block_2d(values, BlockPlacement(positions))
+    return make_block(values, placement=positions, ndim=2)  # pragma: no cover - older internals
+
+
 def _names(columns: Sequence[Any]) -> pd.Index:
-    """The column index: an Index as it is (indexes are immutable), else inferred as the dict constructor does."""
+    """The column index: an Index as it is (indexes are immutable), else inferred as the dict constructor does.
+
+    An index of string names is built once per list of names and shared (pandas shares a frame's columns
+    between its shallow copies the same way); one whose ``name`` was set since is replaced, not reused.
+    """
     if isinstance(columns, pd.Index):
         return columns
     if all(type(name) is str for name in columns) and not pd.options.future.infer_string:
-        return pd.Index(list(columns), dtype=object)  # what inference gives for strings, without inferring
+        key = tuple(columns)
+        cached = _INDEX_CACHE.get(key)
+        if cached is None or cached.name is not None:
+            if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
+                _INDEX_CACHE.clear()  # many different column lists: not the case the cache is for
+            cached = _INDEX_CACHE[key] = pd.Index(list(key), dtype=object)  # what inference gives, without it
+        return cached
     return pd.Index(list(columns))
 
 

@@ -43,13 +43,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from tradecast.core.clock import Clock, LiveClock
-from tradecast.core.frames import column_arrays, column_values, frame_from_arrays
+from tradecast.core.frames import append_rows, column_arrays, column_values, frame_from_arrays
 from tradecast.core.timeframes import ensure_utc, timeframe_to_seconds
 
 __all__ = [
@@ -69,6 +69,10 @@ SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 TAG_COLUMNS = ("enter_tag", "exit_tag")
 
 FrameKey = tuple[str, str, str, str]  # (producer, pair, timeframe, candle_type)
+
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+_NAT = np.iinfo(np.int64).min  # NaT as int64
+_FEW = 16  # object arrays this short are checked value by value
 
 
 class AnalyzedFrame(Protocol):
@@ -131,8 +135,10 @@ class StoredFrame:
     frame: pd.DataFrame
     last_analyzed: datetime
     received_at: datetime
-    #: the newest candle's date (kept to check an append without reading the frame)
-    last_date: pd.Timestamp | None = None
+    #: the newest candle's date in ns since the epoch (kept to check an append without reading the frame)
+    last_ns: int | None = None
+    #: True once the object columns are known to hold no missing value but None (None: not checked yet)
+    clean_objects: bool | None = None
 
 
 class ProducerFrameStore:
@@ -207,26 +213,26 @@ class ProducerFrameStore:
         Gives the same frame as the general path of :meth:`apply` (rows appended, oldest trimmed) with a
         fraction of its checks: the incoming rows are few, sorted, unique, UTC, newer than every stored row
         and adjacent to them, and ``last_analyzed`` does not go back. Anything else (an overwrite, a gap, a
-        reply, signals to remove, unusual dtypes) returns None and takes the general path.
+        reply, signals to remove, unusual dtypes) returns None and takes the general path. Dates are compared
+        as int64 nanoseconds: a Timestamp per check costs more than the rest of the checks together.
         """
         frame = msg.frame
         rows = len(frame)
-        if not 0 < rows < self.full_frame_rows or self.remove_entry_exit_signals or "date" not in frame.columns:
+        if not 0 < rows < self.full_frame_rows or self.remove_entry_exit_signals or stored.last_ns is None:
             return None
-        dates = column_values(frame, "date")
-        dtype = dates.dtype
-        if not isinstance(dtype, pd.DatetimeTZDtype) or str(dtype.tz) != "UTC":
+        columns = frame.columns
+        if "date" not in columns or not columns.is_unique:
             return None
-        if rows > 1:
-            index = pd.Index(dates)
-            if not (index.is_monotonic_increasing and index.is_unique):
-                return None
-        first = dates[0]
-        last_stored = stored.last_date
-        if last_stored is None or pd.isna(first) or first <= last_stored:
+        arrays = column_arrays(frame)
+        dates = arrays[columns.get_loc("date")]
+        if not isinstance(dates, pd.arrays.DatetimeArray) or dates.dtype != _UTC_NS:
             return None
-        if _candles_between(last_stored, first, msg.timeframe) > 0:
-            return None  # a gap: the general path asks for the missing rows
+        stamps = dates.asi8
+        if (stamps == _NAT).any() or (rows > 1 and not (np.diff(stamps) > 0).all()):
+            return None
+        first = int(stamps[0])
+        if not _next_candle(stored.last_ns, first, msg.timeframe):
+            return None  # older, the same candle, or a gap: the general path decides
         la = ensure_utc(msg.last_analyzed)
         if la < stored.last_analyzed:
             return None
@@ -238,8 +244,15 @@ class ProducerFrameStore:
         keep = self.max_rows - rows
         if keep <= 0:
             return None  # max_rows smaller than one broadcast: rare, the general path trims it
-        merged = _stack(old, frame, start=max(len(old) - keep, 0))
-        return self._store(key, merged, la, now, ApplyOutcome.APPENDED)
+        start = max(len(old) - keep, 0)
+        last = int(stamps[-1])
+        # block by block when concat would keep every value as it is (object columns' missing values are
+        # all None: checked once per stored frame, then only on the incoming rows), else column by column
+        clean = stored.clean_objects if stored.clean_objects is not None else _objects_clean(column_arrays(old))
+        merged = append_rows(old, columns, arrays, start) if clean and _objects_clean(arrays) else None
+        if merged is None:
+            merged, clean = _stack(old, frame, start=start), None
+        return self._store(key, merged, la, now, ApplyOutcome.APPENDED, last_ns=last, clean=clean)
 
     def _normalise(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A private copy sorted by a UTC ``date`` with unique dates (last wins), signals removed if asked."""
@@ -265,7 +278,8 @@ class ProducerFrameStore:
         return frame
 
     def _store(
-        self, key: FrameKey, frame: pd.DataFrame, la: datetime, now: datetime, outcome: ApplyOutcome
+        self, key: FrameKey, frame: pd.DataFrame, la: datetime, now: datetime, outcome: ApplyOutcome,
+        *, last_ns: int | None = None, clean: bool | None = None,
     ) -> ApplyResult:
         whitelist = self._whitelists.get(key[0])
         if whitelist is not None and key[1] not in whitelist:  # e.g. sent after it left the list
@@ -275,8 +289,9 @@ class ProducerFrameStore:
             frame.index = pd.RangeIndex(len(frame))  # iloc made a new object: relabelling it is private
         elif not _is_default_index(frame.index, len(frame)):
             frame = frame.reset_index(drop=True)  # never relabel in place: ``frame`` may be the stored one
-        last_date = column_values(frame, "date")[-1] if len(frame) else None
-        self._frames[key] = StoredFrame(frame, la, now, last_date)
+        if last_ns is None and len(frame):
+            last_ns = _last_ns(column_values(frame, "date"))
+        self._frames[key] = StoredFrame(frame, la, now, last_ns, clean)
         return ApplyResult(outcome, rows=len(frame))
 
     def _request(
@@ -449,6 +464,35 @@ def _is_default_index(index: pd.Index, rows: int) -> bool:
     if isinstance(index, pd.RangeIndex):
         return index.start == 0 and index.step == 1 and len(index) == rows
     return index.equals(pd.RangeIndex(rows))
+
+
+def _objects_clean(arrays: Iterable[Any]) -> bool:
+    """True when every missing value in the object arrays among ``arrays`` is None (:func:`_missing_is_none`)."""
+    for values in arrays:
+        if values.dtype != object:
+            continue
+        if len(values) <= _FEW and all(value is None or type(value) is str for value in values):
+            continue  # a broadcast's tags: nothing missing but None, without pd.isna's fixed cost
+        if not _missing_is_none(np.asarray(values)):
+            return False
+    return True
+
+
+def _last_ns(dates: Any) -> int | None:
+    """The last of stored (UTC, sorted) dates in ns since the epoch; None when it is not a datetime column."""
+    stamps = getattr(dates, "asi8", None)
+    if stamps is None or not len(stamps) or stamps[-1] == _NAT:
+        return None
+    return int(stamps[-1])
+
+
+def _next_candle(last_ns: int, first_ns: int, timeframe: str) -> bool:
+    """Is ``first_ns`` after ``last_ns`` with no candle open between them (the next candle)?"""
+    if first_ns <= last_ns:
+        return False
+    if timeframe.endswith("M"):  # calendar months: the general rule
+        return _candles_between(pd.Timestamp(last_ns, tz="UTC"), pd.Timestamp(first_ns, tz="UTC"), timeframe) == 0
+    return first_ns - last_ns < 2 * timeframe_to_seconds(timeframe) * 1_000_000_000
 
 
 def _missing_is_none(values: np.ndarray) -> bool:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradecast.core.frames import column_arrays, column_values, frame_from_arrays, with_columns
+from tradecast.core.frames import append_rows, column_arrays, column_values, frame_from_arrays, with_columns
 
 ROWS = 7
 
@@ -171,3 +171,86 @@ def test_with_columns_takes_the_public_route_for_other_arrays_and_copy_on_write(
         grown = with_columns(frame, ["fresh"], [np.ones(ROWS, dtype=np.int64)])
         grown.loc[0, "close"] = -1.0
         assert frame["close"].iloc[0] != -1.0  # copy-on-write still protects the original
+
+
+# ------------------------------------------------------------------------------------------- append_rows
+
+
+def _stored(rows: int, seed: int) -> pd.DataFrame:
+    """A consolidated frame like a stored producer frame: dates, floats, ints, object tags."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "date": pd.date_range("2026-01-01", periods=rows, freq="1min", tz="UTC"),
+        "close": rng.random(rows),
+        "rsi": rng.random(rows),
+        "enter_long": rng.integers(0, 2, rows),
+        "enter_tag": [None if i % 3 else "dip" for i in range(rows)],
+        "flag": rng.random(rows) > 0.5,
+    })
+    return frame.copy()  # one block per dtype
+
+
+def _tail_of(frame: pd.DataFrame) -> tuple[pd.Index, list]:
+    return frame.columns, column_arrays(frame)
+
+
+@pytest.mark.parametrize("start", [0, 1, 4, 10])
+def test_append_rows_equals_concat_of_the_slice(start: int) -> None:
+    head, tail = _stored(10, 1), _stored(3, 2)
+    tail["date"] = pd.date_range("2026-01-01 00:10", periods=3, freq="1min", tz="UTC")
+    got = append_rows(head, *_tail_of(tail), start)
+    assert got is not None
+    _assert_same(got, pd.concat([head.iloc[start:], tail], ignore_index=True))
+
+
+def test_append_rows_owns_its_data() -> None:
+    head, tail = _stored(5, 1), _stored(1, 2)
+    got = append_rows(head, *_tail_of(tail))
+    assert got is not None
+    for name in head.columns:
+        assert not np.shares_memory(np.asarray(column_values(got, name)), np.asarray(column_values(head, name)))
+        assert not np.shares_memory(np.asarray(column_values(got, name)), np.asarray(column_values(tail, name)))
+
+
+def test_append_rows_promotes_integers_into_a_float_block_as_concat_does() -> None:
+    head, tail = _stored(4, 1), _stored(1, 2)
+    tail["close"] = np.array([7], dtype=np.int64)
+    got = append_rows(head, *_tail_of(tail))
+    assert got is not None
+    _assert_same(got, pd.concat([head, tail], ignore_index=True))
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.assign(enter_long=t["enter_long"].astype(float)),  # float into an int block: concat widens it
+    lambda t: t.assign(flag=t["flag"].astype(float)),  # float into a bool block: concat makes it object
+    lambda t: t.assign(rsi=t["rsi"].astype(np.float32)),  # another float width
+    lambda t: t.assign(date=t["date"].dt.tz_convert("Europe/Berlin")),  # another time zone
+    lambda t: t.assign(date=t["date"].dt.tz_localize(None)),  # naive dates
+    lambda t: t[["close", "date", "rsi", "enter_long", "enter_tag", "flag"]],  # another column order
+    lambda t: t.assign(extra=1.0),  # another column set
+    lambda t: t.assign(rsi=pd.array([0.5], dtype="Float64")),  # an extension array
+])
+def test_append_rows_declines_what_concat_would_change(change) -> None:
+    head = _stored(4, 1)
+    tail = change(_stored(1, 2))
+    assert append_rows(head, *_tail_of(tail)) is None
+
+
+def test_append_rows_declines_a_bad_start_or_lengths_and_copy_on_write() -> None:
+    head, tail = _stored(4, 1), _stored(2, 2)
+    columns, arrays = _tail_of(tail)
+    assert append_rows(head, columns, arrays, start=5) is None
+    assert append_rows(head, columns, [*arrays[:-1], arrays[-1][:1]]) is None
+    assert append_rows(head, columns, []) is None
+    with pd.option_context("mode.copy_on_write", True):
+        assert append_rows(head, columns, arrays) is None
+
+
+def test_string_column_indexes_are_shared_until_renamed() -> None:
+    first = frame_from_arrays(["a", "b"], [np.zeros(2), np.ones(2)])
+    second = frame_from_arrays(["a", "b"], [np.ones(2), np.zeros(2)])
+    assert first.columns is second.columns  # built once for the same names
+    second.columns.name = "renamed"  # the shared index changed: the next frame gets a clean one
+    third = frame_from_arrays(["a", "b"], [np.ones(2), np.zeros(2)])
+    assert third.columns.name is None and third.columns is not second.columns
+    _assert_same(third, pd.DataFrame({"a": np.ones(2), "b": np.zeros(2)}))

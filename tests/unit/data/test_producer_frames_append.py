@@ -62,7 +62,7 @@ def test_appends_equal_concat_then_trim(store: ProducerFrameStore, rows: int) ->
         pd.testing.assert_frame_equal(got, expected)
         assert got_la == la
         assert got.index.equals(pd.RangeIndex(50))
-    assert store.entry("p", "BTC/USDT", "1m").last_date == expected["date"].iloc[-1]
+    assert store.entry("p", "BTC/USDT", "1m").last_ns == expected["date"].iloc[-1].value
 
 
 def test_the_stored_frame_is_private(store: ProducerFrameStore) -> None:
@@ -103,3 +103,40 @@ def test_removed_signals_are_removed_on_appends_too() -> None:
     store.apply("p", message(new, LA), is_reply=False)
     got = store.get("p", "BTC/USDT", "1m")[0]
     assert (got["enter_long"] == 0).all() and got["enter_tag"].isna().all()
+
+
+def _append_and_compare(store: ProducerFrameStore, history: pd.DataFrame, new: pd.DataFrame) -> None:
+    store.apply("p", message(history, LA), is_reply=True)
+    stored = store.get("p", "BTC/USDT", "1m")[0]
+    result = store.apply("p", message(new, LA), is_reply=False)
+    assert result.outcome is ApplyOutcome.APPENDED
+    expected = pd.concat([stored, new], ignore_index=True).tail(50).reset_index(drop=True)
+    pd.testing.assert_frame_equal(store.get("p", "BTC/USDT", "1m")[0], expected, check_exact=True)
+
+
+def test_a_stored_tag_column_with_nan_appends_as_concat_does(store: ProducerFrameStore) -> None:
+    history = candles(T0, 50, seed=1)
+    history["enter_tag"] = [np.nan if i % 2 else "dip" for i in range(50)]  # a missing value other than None
+    _append_and_compare(store, history, candles(T0 + 50 * MINUTE, 1, seed=2))
+    assert store.entry("p", "BTC/USDT", "1m").clean_objects is None  # not known clean: checked again next time
+
+
+def test_an_incoming_tag_with_nan_appends_as_concat_does(store: ProducerFrameStore) -> None:
+    new = candles(T0 + 50 * MINUTE, 1, seed=2)
+    new["enter_tag"] = pd.Series([np.nan], dtype=object)
+    _append_and_compare(store, candles(T0, 50, seed=1), new)
+
+
+def test_whole_number_prices_append_as_floats(store: ProducerFrameStore) -> None:
+    new = candles(T0 + 50 * MINUTE, 1, seed=2)
+    new["close"] = np.array([7], dtype=np.int64)
+    _append_and_compare(store, candles(T0, 50, seed=1), new)
+    assert store.get("p", "BTC/USDT", "1m")[0]["close"].dtype == np.float64
+    assert store.entry("p", "BTC/USDT", "1m").clean_objects is True
+
+
+def test_float_flags_into_int_flags_widen_as_concat_does(store: ProducerFrameStore) -> None:
+    new = candles(T0 + 50 * MINUTE, 1, seed=2)
+    new["enter_long"] = new["enter_long"].astype(float)
+    _append_and_compare(store, candles(T0, 50, seed=1), new)
+    assert store.get("p", "BTC/USDT", "1m")[0]["enter_long"].dtype == np.float64
