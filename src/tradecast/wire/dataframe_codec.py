@@ -68,7 +68,12 @@ SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 TAG_COLUMNS = frozenset({"enter_tag", "exit_tag"})
 
 _NONE = type(None)
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+_simple_dates: Any = getattr(pd.arrays.DatetimeArray, "_simple_new", None)
 _NUMBER_TYPES = frozenset({int, float})
+_NUMBER_OR_NONE_TYPES = frozenset({int, float, _NONE})
+#: frames of at most this many rows (broadcasts) decode their plain numeric columns in one step
+FEW_ROWS = 16
 # Cell types for which np.array(values, dtype=object) yields a flat 1-D array (no nested sequences).
 _SCALAR_TYPES = frozenset({str, int, float, bool, _NONE})
 _TICKS_PER_MS = {"ms": 1, "us": 1_000, "ns": 1_000_000}
@@ -252,10 +257,14 @@ def decode_frame_json(
 
     cells_by_column: list[tuple[Any, ...]] = list(zip(*data, strict=True)) if data else [()] * width
     ints, objects, dates = frozenset(int_columns), frozenset(object_columns), frozenset(date_columns)
+    plain = [i for i, name in enumerate(columns) if name not in dates and name not in objects and name not in ints]
+    numbers = _few_rows_of_numbers(data, plain)
     arrays: list[Any] = []
-    for name, cells in zip(columns, cells_by_column, strict=True):
+    for position, (name, cells) in enumerate(zip(columns, cells_by_column, strict=True)):
         if name in dates:
             arrays.append(_decode_dates(name, cells))
+        elif numbers is not None and position in numbers:
+            arrays.append(numbers[position])
         else:
             arrays.append(_decode_cells(cells, as_int=name in ints, as_object=name in objects))
     # one block per dtype at once: pandas' dict constructor costs ~3.5 us per column, 0.7 ms for 100 columns
@@ -299,7 +308,25 @@ def _ms_to_datetimes(cells: tuple[Any, ...], *, has_floats: bool) -> pd.Datetime
     if len(values) and not (np.abs(values) < _MAX_NS_MS).all():  # numpy casts would wrap silently
         raise ValueError("epoch ms is not finite or out of the datetime64[ns] range")
     ms = np.round(values).astype(np.int64) if has_floats else values
-    return pd.DatetimeIndex(ms.astype("datetime64[ms]").astype("datetime64[ns]")).tz_localize("UTC")
+    nanoseconds = ms.astype("datetime64[ms]").astype("datetime64[ns]")
+    if _simple_dates is not None:  # the array straight from its values: tz_localize costs 10x more for UTC
+        return pd.DatetimeIndex(_simple_dates(nanoseconds, dtype=_UTC_NS))
+    return pd.DatetimeIndex(nanoseconds).tz_localize("UTC")  # pragma: no cover - other pandas internals
+
+
+def _few_rows_of_numbers(data: list[list[Any]], positions: list[int]) -> dict[int, np.ndarray] | None:
+    """The float64 columns at ``positions`` of a broadcast's few rows, decoded at once; None: not that case.
+
+    What :func:`_decode_cells` gives each of them when every cell is a number or null (NaN), with one type
+    check and one numpy conversion for all of them instead of one per column (a broadcast row has ~20).
+    """
+    if not positions or not 0 < len(data) <= FEW_ROWS:
+        return None
+    cells = [row[position] for row in data for position in positions]
+    if not set(map(type, cells)) <= _NUMBER_OR_NONE_TYPES:
+        return None  # bools, strings, lists...: column by column
+    block = np.array(cells, dtype=np.float64).reshape(len(data), len(positions)).T
+    return dict(zip(positions, block, strict=True))
 
 
 def _decode_cells(cells: tuple[Any, ...], *, as_int: bool, as_object: bool) -> np.ndarray:

@@ -290,3 +290,45 @@ def test_short_and_long_frame_paths_produce_the_same_cells():
     long_json = json.loads(encode_frame_json(long))
     assert long_json["data"][:3] == short_json["data"]
     assert short_json["data"][1] == [None, 1704107100000, None, 2.0, 2, False, None, "y", None, None, None]
+
+
+@pytest.mark.parametrize("row", range(6))
+def test_a_broadcast_row_decodes_as_the_same_row_of_a_long_frame(row):
+    """Few-row frames decode their numeric columns in one step; every cell and dtype must equal the
+    column-by-column decode that long frames take."""
+    cells = [
+        [1704106800000, 1.5, 2, None, 0, None, True, "x", 1],
+        [1704107100000, 2, 2.5, 3.25, 1, "dip", False, 4, 2],
+        [1704107400000, None, None, None, 0, None, True, None, 3],
+        [1704107700000, 1e-12, -0.0, 1e300, 1, "tag", False, "y", 4],
+        [1704108000000, 7, 8, 9, 0, None, True, [1, 2], 5],
+        [1704108300000, float("nan"), 0.1, 0.2, 1, None, None, "z", 6],
+    ]
+    columns = ["date", "open", "close", "rsi", "enter_long", "enter_tag", "flag", "mixed", "count"]
+    long_rows = cells * 4  # 24 rows: above the few-rows threshold
+    dates = [1704106800000 + i * 300000 for i in range(len(long_rows))]
+    long_rows = [[dates[i], *r[1:]] for i, r in enumerate(long_rows)]
+
+    def decode(rows):
+        return decode_frame_json(json.dumps({"columns": columns, "data": rows}), int_columns=("count",))
+
+    long = decode(long_rows)
+    for r in (row, row + 6):
+        one = decode([long_rows[r]])
+        expected = long.iloc[[r]].reset_index(drop=True)
+        same = ["date", "open", "close", "rsi", "enter_long", "count"]  # one type of cell in every row
+        pd.testing.assert_frame_equal(one[same], expected[same], check_exact=True)
+        assert one["enter_tag"].tolist() == expected["enter_tag"].tolist()
+        assert one["date"].tolist() == expected["date"].tolist()
+
+
+def test_few_rows_of_numbers_with_nulls_and_whole_numbers_are_float64():
+    text = '{"columns":["date","a","b","c"],"data":[[1704106800000,1,null,2.5],[1704107100000,null,null,3]]}'
+    frame = decode_frame_json(text)
+    assert list(frame.dtypes.astype(str)) == ["datetime64[ns, UTC]", "float64", "float64", "float64"]
+    assert frame["a"].tolist()[0] == 1.0 and np.isnan(frame["a"].iloc[1])
+    assert frame["b"].isna().all() and frame["c"].tolist() == [2.5, 3.0]
+    assert frame["date"].tolist() == [T0, T1]
+    a = frame["a"].to_numpy()
+    a[0] = 99.0  # each column owns its values: writing one changes no other
+    assert frame["c"].tolist() == [2.5, 3.0]
