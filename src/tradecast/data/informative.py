@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tradecast.core.frames import column_arrays, frame_from_arrays_or_none
+from tradecast.core.frames import column_arrays, frame_from_arrays_or_none, side_by_side
 from tradecast.core.timeframes import timeframe_to_minutes
 
 __all__ = ["merge_informative_pair"]
@@ -168,6 +168,9 @@ def _merge_fast(
     first = int(rows[0])
     consecutive = first >= 0 and (np.diff(rows) == 1).all()
     if consecutive:  # the usual case: the base columns beside a slice of the informative ones, built at once
+        built = side_by_side(dataframe, informative, names, first)  # block by block
+        if built is not None:
+            return built
         stop = first + len(rows)
         arrays = [*column_arrays(dataframe), *(values[first:stop] for values in column_arrays(informative))]
         built = frame_from_arrays_or_none([*dataframe.columns, *names], arrays)

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradecast.core.frames import append_rows, column_arrays, column_values, frame_from_arrays, with_columns
+from tradecast.core.frames import (
+    append_rows,
+    column_arrays,
+    column_values,
+    frame_from_arrays,
+    side_by_side,
+    with_columns,
+)
 
 ROWS = 7
 
@@ -254,3 +261,34 @@ def test_string_column_indexes_are_shared_until_renamed() -> None:
     third = frame_from_arrays(["a", "b"], [np.ones(2), np.zeros(2)])
     assert third.columns.name is None and third.columns is not second.columns
     _assert_same(third, pd.DataFrame({"a": np.ones(2), "b": np.zeros(2)}))
+
+
+# ------------------------------------------------------------------------------------------- side_by_side
+
+
+@pytest.mark.parametrize("start", [0, 2, 5])
+def test_side_by_side_equals_the_columns_of_a_slice_beside_the_frame(start: int) -> None:
+    left = _stored(5, 1)[["date", "close", "enter_long"]]
+    right = _stored(10, 2)
+    names = [f"{name}_inf" for name in right.columns]
+    got = side_by_side(left, right, names, start)
+    assert got is not None
+    sliced = right.iloc[start:start + 5].reset_index(drop=True)
+    sliced.columns = names
+    expected = pd.concat([left.reset_index(drop=True), sliced], axis=1)
+    _assert_same(got, expected)
+    for name in names:  # owns its data
+        assert not np.shares_memory(np.asarray(column_values(got, name)),
+                                    np.asarray(column_values(right, name[:-4])))
+
+
+def test_side_by_side_declines_what_it_cannot_build() -> None:
+    left, right = _stored(5, 1), _stored(6, 2)
+    names = [f"{name}_inf" for name in right.columns]
+    assert side_by_side(left, right, names, 2) is None  # rows past the end of right
+    assert side_by_side(left, right, names[:-1], 0) is None  # a name per column
+    assert side_by_side(left, right, ["close", *names[1:]], 0) is None  # a name that collides
+    assert side_by_side(left, right, [names[0]] * len(names), 0) is None  # repeated names
+    assert side_by_side(left, right.assign(x=pd.Categorical(["a"] * 6)), [*names, "x"], 0) is None
+    with pd.option_context("mode.copy_on_write", True):
+        assert side_by_side(left, right, names, 0) is None
