@@ -35,6 +35,7 @@ __all__ = [
     "append_rows",
     "column_arrays",
     "column_values",
+    "consolidated_copy",
     "frame_from_arrays",
     "frame_from_arrays_or_none",
     "side_by_side",
@@ -93,6 +94,19 @@ def frame_from_arrays(columns: Sequence[Any], arrays: Sequence[Any], index: pd.I
     return pd.DataFrame(dict(zip(columns, arrays, strict=True)), index=index)
 
 
+def consolidated_copy(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.copy()``: a deep copy with one block per dtype and no cached columns, for a frame of many blocks.
+
+    pandas copies each block, then merges those of one dtype (two copies of most data); this copies each
+    column once into its dtype's block. Frames it does not know (extension dtypes, repeated names) take
+    ``frame.copy()``. Attributes and flags follow as with ``copy``; the axes are new Index objects.
+    """
+    built = frame_from_arrays_or_none(frame.columns.view(), column_arrays(frame), frame.index.view())
+    if built is None:
+        return frame.copy()
+    return built.__finalize__(frame, method="copy")
+
+
 def frame_from_arrays_or_none(columns: Sequence[Any], arrays: Sequence[Any], index: pd.Index | None = None
                               ) -> pd.DataFrame | None:
     """:func:`frame_from_arrays` where it needs no public fallback, else None (the caller takes its own route).
@@ -142,8 +156,9 @@ def _append_blocks(frame: pd.DataFrame, names: Sequence[str], arrays: Sequence[n
         for offset, array in enumerate(arrays):
             blocks.append(_block(array.reshape(1, -1).copy(), [width + offset]))
         columns = frame.columns
-        if columns.dtype == object:  # the usual string names: one Index, no inference
-            names_index = pd.Index([*columns, *names], dtype=object)
+        if columns.dtype == object:  # the usual string names: one Index, no inference (cached for strings)
+            names_index = _names([*columns, *names]) if all(type(n) is str for n in columns) else (
+                pd.Index([*columns, *names], dtype=object))
         else:
             names_index = columns.append(pd.Index(list(names), dtype=object))
         axes = [names_index, frame.index]

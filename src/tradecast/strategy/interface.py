@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tradecast.core.errors import ConfigError, StrategyError
-from tradecast.core.frames import column_values, with_columns
+from tradecast.core.frames import column_values, consolidated_copy, with_columns
 from tradecast.core.timeframes import timeframe_to_seconds
 from tradecast.strategy.parameters import BaseParameter, bind_parameters, flatten_parameter_values
 from tradecast.strategy.signals import SIGNAL_COLUMNS, finalise_signal_columns, latest_signal
@@ -324,7 +324,7 @@ class IStrategy(ABC):
         # the copy has one block per dtype instead of one per added column, and no cached column Series: a
         # stored result then holds a fifth of the garbage-collected objects, which keeps the interpreter's
         # full collections (they stop every thread, the event loop's too) short, and later copies cheap
-        return frame.copy()
+        return consolidated_copy(frame)
 
     def _run_hook(self, hook: str, frame: pd.DataFrame, metadata: dict, pair: str) -> pd.DataFrame:
         try:

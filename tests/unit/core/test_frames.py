@@ -10,6 +10,7 @@ from tradecast.core.frames import (
     append_rows,
     column_arrays,
     column_values,
+    consolidated_copy,
     frame_from_arrays,
     side_by_side,
     with_columns,
@@ -292,3 +293,28 @@ def test_side_by_side_declines_what_it_cannot_build() -> None:
     assert side_by_side(left, right.assign(x=pd.Categorical(["a"] * 6)), [*names, "x"], 0) is None
     with pd.option_context("mode.copy_on_write", True):
         assert side_by_side(left, right, names, 0) is None
+
+
+# ------------------------------------------------------------------------------------- consolidated_copy
+
+
+def test_consolidated_copy_equals_copy_with_one_block_per_dtype() -> None:
+    frame = _stored(6, 1)
+    grown = with_columns(frame, ["a", "b", "c"], [np.ones(6), np.zeros(6, dtype=np.int64), np.ones(6)])
+    grown.attrs["source"] = "test"
+    assert grown._mgr.nblocks > 5
+    got = consolidated_copy(grown)
+    _assert_same(got, grown.copy())
+    assert got._mgr.nblocks == len({str(dtype) for dtype in grown.dtypes})
+    assert got.attrs == {"source": "test"}
+    assert got.columns is not grown.columns and got.index is not grown.index
+    for name in grown.columns:
+        assert not np.shares_memory(np.asarray(column_values(got, name)), np.asarray(column_values(grown, name)))
+
+
+def test_consolidated_copy_of_other_frames_is_their_copy() -> None:
+    frame = _stored(3, 1).assign(cat=pd.Categorical(["a", "b", "a"]), n=pd.array([1, None, 3], dtype="Int64"))
+    frame.index = pd.Index([10, 20, 30])
+    _assert_same(consolidated_copy(frame), frame.copy())
+    repeated = pd.DataFrame([[1.0, 2.0]], columns=["x", "x"])
+    _assert_same(consolidated_copy(repeated), repeated.copy())
