@@ -21,8 +21,9 @@ consumer algorithm (fact sheet 5.3 and weaknesses 8.1, 8.6, 8.13, 8.22):
   triggered a request is remembered, and the same candle never triggers a second one. Call
   :meth:`forget_requests` after a reconnect (requests in flight are lost with the connection).
 * Stored frames are trimmed to ``max_rows`` (newest kept) with a fresh 0..n-1 index. Appending a candle
-  slices the stored rows and stacks the new ones column by column (:func:`_stack`, the same frame as
-  ``pd.concat`` at a third of its cost; pandas' concat stays the fallback).
+  copies the kept rows and the new ones block by block into the stored frame's layout
+  (:func:`~tradecast.core.frames.append_rows`); where that would not equal ``pd.concat`` exactly, column by
+  column (:func:`~tradecast.data.frame_rows.stack_rows`), and pandas' concat stays the last fallback.
 * Known limit: a short gap reply that no longer reaches back to the stored rows (the producer moved on
   between request and reply) leaves a hole in the dates; the dates stay right and the next broadcast
   appends normally, because gaps are only measured after the newest stored candle.
@@ -43,14 +44,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from tradecast.core.clock import Clock, LiveClock
-from tradecast.core.frames import append_rows, column_arrays, column_values, frame_from_arrays
-from tradecast.core.timeframes import ensure_utc, timeframe_to_seconds
+from tradecast.core.frames import append_rows, column_arrays, column_values
+from tradecast.core.timeframes import ensure_utc
+from tradecast.data.frame_rows import (
+    NAT,
+    UTC_NS,
+    candles_between,
+    is_default_index,
+    is_next_candle,
+    last_ns_of,
+    objects_clean,
+    stack_rows,
+    union_rows,
+)
 
 __all__ = [
     "EPOCH",
@@ -70,9 +82,6 @@ TAG_COLUMNS = ("enter_tag", "exit_tag")
 
 FrameKey = tuple[str, str, str, str]  # (producer, pair, timeframe, candle_type)
 
-_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
-_NAT = np.iinfo(np.int64).min  # NaT as int64
-_FEW = 16  # object arrays this short are checked value by value
 
 
 class AnalyzedFrame(Protocol):
@@ -192,16 +201,16 @@ class ProducerFrameStore:
         if is_reply or full:
             if full:  # replace: stored rows older than the full frame are history the producer dropped
                 old = old[old["date"] >= first_in]
-            merged = _union(old, incoming, incoming_wins=incoming_wins, max_rows=self.max_rows)
+            merged = union_rows(old, incoming, incoming_wins=incoming_wins, max_rows=self.max_rows)
             # "replaced" when nothing of the stored frame survives (every row now comes from this message)
             replaced = incoming_wins and len(merged) == len(incoming)
             outcome = ApplyOutcome.REPLACED if replaced else ApplyOutcome.MERGED
             return self._store(key, merged, max(la, stored.last_analyzed), now, outcome)
-        missing = _candles_between(old["date"].iloc[-1], first_in, msg.timeframe)
+        missing = candles_between(old["date"].iloc[-1], first_in, msg.timeframe)
         if missing > 0:
             limit = missing + 1 if missing + 1 < self.max_rows else None
             return self._request(key, incoming, limit, ApplyOutcome.GAP, missing=missing)
-        merged = _union(old, incoming, incoming_wins=incoming_wins, max_rows=self.max_rows)
+        merged = union_rows(old, incoming, incoming_wins=incoming_wins, max_rows=self.max_rows)
         grew = merged["date"].iloc[-1] > old["date"].iloc[-1]
         outcome = ApplyOutcome.APPENDED if grew else ApplyOutcome.UPDATED
         return self._store(key, merged, max(la, stored.last_analyzed), now, outcome)
@@ -225,13 +234,13 @@ class ProducerFrameStore:
             return None
         arrays = column_arrays(frame)
         dates = arrays[columns.get_loc("date")]
-        if not isinstance(dates, pd.arrays.DatetimeArray) or dates.dtype != _UTC_NS:
+        if not isinstance(dates, pd.arrays.DatetimeArray) or dates.dtype != UTC_NS:
             return None
         stamps = dates.asi8
-        if (stamps == _NAT).any() or (rows > 1 and not (np.diff(stamps) > 0).all()):
+        if (stamps == NAT).any() or (rows > 1 and not (np.diff(stamps) > 0).all()):
             return None
         first = int(stamps[0])
-        if not _next_candle(stored.last_ns, first, msg.timeframe):
+        if not is_next_candle(stored.last_ns, first, msg.timeframe):
             return None  # older, the same candle, or a gap: the general path decides
         la = ensure_utc(msg.last_analyzed)
         if la < stored.last_analyzed:
@@ -248,10 +257,10 @@ class ProducerFrameStore:
         last = int(stamps[-1])
         # block by block when concat would keep every value as it is (object columns' missing values are
         # all None: checked once per stored frame, then only on the incoming rows), else column by column
-        clean = stored.clean_objects if stored.clean_objects is not None else _objects_clean(column_arrays(old))
-        merged = append_rows(old, columns, arrays, start) if clean and _objects_clean(arrays) else None
+        clean = stored.clean_objects if stored.clean_objects is not None else objects_clean(column_arrays(old))
+        merged = append_rows(old, columns, arrays, start) if clean and objects_clean(arrays) else None
         if merged is None:
-            merged, clean = _stack(old, frame, start=start), None
+            merged, clean = stack_rows(old, frame, start=start), None
         return self._store(key, merged, la, now, ApplyOutcome.APPENDED, last_ns=last, clean=clean)
 
     def _normalise(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -287,10 +296,10 @@ class ProducerFrameStore:
         if len(frame) > self.max_rows:
             frame = frame.iloc[-self.max_rows :]
             frame.index = pd.RangeIndex(len(frame))  # iloc made a new object: relabelling it is private
-        elif not _is_default_index(frame.index, len(frame)):
+        elif not is_default_index(frame.index, len(frame)):
             frame = frame.reset_index(drop=True)  # never relabel in place: ``frame`` may be the stored one
         if last_ns is None and len(frame):
-            last_ns = _last_ns(column_values(frame, "date"))
+            last_ns = last_ns_of(column_values(frame, "date"))
         self._frames[key] = StoredFrame(frame, la, now, last_ns, clean)
         return ApplyResult(outcome, rows=len(frame))
 
@@ -403,113 +412,3 @@ class ProducerFrameStore:
                 f"asked for {timeframe}/{candle_type}"
             )
         return f"no data yet for {pair} {timeframe}/{candle_type} from producer {producer!r}"
-
-
-def _union(old: pd.DataFrame, new: pd.DataFrame, *, incoming_wins: bool, max_rows: int) -> pd.DataFrame:
-    """Rows of both frames united by date; on a shared date the winner's row is kept.
-
-    Both frames are sorted with unique dates. The common cases (append a candle, overwrite the last ones)
-    slice the stored frame and copy it once in ``concat``; anything else goes through ``isin`` and a sort.
-    """
-    first_new, last_new = new["date"].iloc[0], new["date"].iloc[-1]
-    before = int(old["date"].searchsorted(first_new, side="left"))  # old rows older than ``new``
-    overlap = old["date"].iloc[before:]
-    if overlap.empty or (incoming_wins and overlap.iloc[-1] <= last_new and overlap.isin(new["date"]).all()):
-        keep = max(max_rows - len(new), 0)
-        head = old.iloc[max(before - keep, 0) : before] if keep else old.iloc[0:0]
-        return new if head.empty else _stack(head, new)
-    winner, loser = (new, old) if incoming_wins else (old, new)
-    loser = loser[~loser["date"].isin(winner["date"])]
-    if loser.empty:
-        return winner
-    merged = pd.concat([loser, winner], ignore_index=True)
-    if not merged["date"].is_monotonic_increasing:
-        merged = merged.sort_values("date", kind="stable")
-    return merged
-
-
-def _stack(head: pd.DataFrame, tail: pd.DataFrame, start: int = 0) -> pd.DataFrame:
-    """``pd.concat([head.iloc[start:], tail], ignore_index=True)``, column by column when that gives the same.
-
-    The append of one candle to 1500 stored rows is the consumer's hot path, and pandas' concat costs
-    ~1.3 ms there: an object block whose values are all missing (tag columns full of None) sends it down a
-    per-value check. Same columns in the same order, each pair of dtypes equal or both int/float (numpy
-    promotes those as pandas does), and no missing value other than None in object columns: then the
-    columns are concatenated with numpy / the array's own ``_concat_same_type`` (~0.2 ms). Otherwise, or
-    when in doubt, pandas' concat. ``start`` slices the columns' arrays rather than the frame, so the
-    stored frame's cached columns are reused instead of building a Series per column of a sliced frame.
-    """
-    columns = head.columns
-    if not (columns.is_unique and columns.equals(tail.columns)):
-        return pd.concat([head.iloc[start:], tail], ignore_index=True)
-    arrays: dict = {}
-    for name, a_array, b_array in zip(columns, column_arrays(head), column_arrays(tail), strict=True):
-        a_type, b_type = a_array.dtype, b_array.dtype
-        if isinstance(a_type, np.dtype) and isinstance(b_type, np.dtype):
-            if a_type != b_type and not (a_type.kind in "if" and b_type.kind in "if"):
-                return pd.concat([head.iloc[start:], tail], ignore_index=True)
-            a_values, b_values = np.asarray(a_array)[start:], np.asarray(b_array)
-            if a_type.kind == "O" and not (_missing_is_none(a_values) and _missing_is_none(b_values)):
-                return pd.concat([head.iloc[start:], tail], ignore_index=True)
-            arrays[name] = np.concatenate([a_values, b_values])
-        elif a_type == b_type and not isinstance(a_type, pd.SparseDtype):
-            arrays[name] = type(a_array)._concat_same_type([a_array[start:], b_array])
-        else:
-            return pd.concat([head.iloc[start:], tail], ignore_index=True)
-    return frame_from_arrays(columns, list(arrays.values()))  # consolidated blocks, like concat
-
-
-def _is_default_index(index: pd.Index, rows: int) -> bool:
-    """``index.equals(pd.RangeIndex(rows))``, without building that RangeIndex for the usual RangeIndex."""
-    if isinstance(index, pd.RangeIndex):
-        return index.start == 0 and index.step == 1 and len(index) == rows
-    return index.equals(pd.RangeIndex(rows))
-
-
-def _objects_clean(arrays: Iterable[Any]) -> bool:
-    """True when every missing value in the object arrays among ``arrays`` is None (:func:`_missing_is_none`)."""
-    for values in arrays:
-        if values.dtype != object:
-            continue
-        if len(values) <= _FEW and all(value is None or type(value) is str for value in values):
-            continue  # a broadcast's tags: nothing missing but None, without pd.isna's fixed cost
-        if not _missing_is_none(np.asarray(values)):
-            return False
-    return True
-
-
-def _last_ns(dates: Any) -> int | None:
-    """The last of stored (UTC, sorted) dates in ns since the epoch; None when it is not a datetime column."""
-    stamps = getattr(dates, "asi8", None)
-    if stamps is None or not len(stamps) or stamps[-1] == _NAT:
-        return None
-    return int(stamps[-1])
-
-
-def _next_candle(last_ns: int, first_ns: int, timeframe: str) -> bool:
-    """Is ``first_ns`` after ``last_ns`` with no candle open between them (the next candle)?"""
-    if first_ns <= last_ns:
-        return False
-    if timeframe.endswith("M"):  # calendar months: the general rule
-        return _candles_between(pd.Timestamp(last_ns, tz="UTC"), pd.Timestamp(first_ns, tz="UTC"), timeframe) == 0
-    return first_ns - last_ns < 2 * timeframe_to_seconds(timeframe) * 1_000_000_000
-
-
-def _missing_is_none(values: np.ndarray) -> bool:
-    """True when every missing value of an object array is None (pandas' concat may rewrite other ones).
-
-    None is always missing, so that holds exactly when there are as many missing values as Nones.
-    """
-    return int(pd.isna(values).sum()) == values.tolist().count(None)
-
-
-def _candles_between(last: pd.Timestamp, first: pd.Timestamp, timeframe: str) -> int:
-    """How many candle opens lie strictly between ``last`` and ``first`` (0 when adjacent or overlapping)."""
-    if first <= last:
-        return 0
-    if timeframe.endswith("M"):  # calendar months: count month indexes, not 30-day blocks
-        months = timeframe_to_seconds(timeframe) // (30 * 86400)
-        steps = ((first.year * 12 + first.month) - (last.year * 12 + last.month)) // months
-    else:
-        steps = int((first - last).total_seconds() // timeframe_to_seconds(timeframe))
-    return max(steps - 1, 0)

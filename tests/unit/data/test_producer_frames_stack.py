@@ -1,4 +1,4 @@
-"""The store's append fast path (``_stack``) gives exactly ``pd.concat``'s frame, on random frames."""
+"""The store's append paths (``append_rows``, ``stack_rows``) give exactly ``pd.concat``'s frame, on random frames."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradecast.data import producer_frames as mod
+from tradecast.core.frames import append_rows, column_arrays
+from tradecast.data import frame_rows as mod
 from tradecast.data.producer_frames import ApplyOutcome, ProducerFrameStore
 from tradecast.wire import AnalyzedDfMessage
 
@@ -67,11 +68,20 @@ def test_stack_equals_pandas_concat(seed):
     if rng.random() < 0.1:
         tail = tail[tail.columns[::-1]]  # another column order
     expected = pd.concat([head, tail], ignore_index=True)
-    ours = mod._stack(head, tail)
+    ours = mod.stack_rows(head, tail)
     pd.testing.assert_frame_equal(ours, expected, check_exact=True)
     for name in expected.columns:  # None stays None, NaN stays NaN
         if expected[name].dtype == object:
             assert [type(v) for v in ours[name]] == [type(v) for v in expected[name]]
+    # the block path, where the store takes it (object columns whose only missing value is None)
+    arrays = column_arrays(tail)
+    if mod.objects_clean(column_arrays(head)) and mod.objects_clean(arrays):
+        blocks = append_rows(head.copy(), tail.columns, arrays)  # the store's frames are consolidated copies
+        if blocks is not None:
+            pd.testing.assert_frame_equal(blocks, expected, check_exact=True)
+            for name in expected.columns:
+                if expected[name].dtype == object:
+                    assert [type(v) for v in blocks[name]] == [type(v) for v in expected[name]]
 
 
 def test_stack_takes_the_column_path_for_the_normal_broadcast(monkeypatch):
@@ -81,7 +91,7 @@ def test_stack_takes_the_column_path_for_the_normal_broadcast(monkeypatch):
     calls = []
     real_concat = pd.concat
     monkeypatch.setattr(mod.pd, "concat", lambda *a, **k: calls.append(1) or real_concat(*a, **k))
-    ours = mod._stack(head, tail)
+    ours = mod.stack_rows(head, tail)
     assert calls == []
     monkeypatch.undo()
     pd.testing.assert_frame_equal(ours, pd.concat([head, tail], ignore_index=True))
@@ -103,3 +113,20 @@ def test_store_appends_1500_rows_like_before():
         expected = pd.concat([expected, row], ignore_index=True).iloc[-1500:].reset_index(drop=True)
         got, _ = store.get("p", "X/USDT", "5m")
         pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_block_append_equals_pandas_concat_for_numpy_columns(seed):
+    """The store's usual columns (floats, ints, bools, None tags, UTC dates): the block path is taken."""
+    rng = np.random.default_rng(1000 + seed)
+    usual = ["float", "int", "bool", "tags_none", "tags_mixed", "date_utc"]
+    kinds = list(rng.choice(usual, size=int(rng.integers(1, 7))))
+    head = _frame(kinds, rng, int(rng.integers(1, 40)), 0).copy()
+    tail_kinds = [k if rng.random() < 0.9 else ("int" if k == "float" else k) for k in kinds]  # ints into floats
+    tail = _frame(tail_kinds, rng, int(rng.integers(1, 4)), len(head))
+    start = int(rng.integers(0, len(head) + 1))
+    arrays = column_arrays(tail)
+    expected = pd.concat([head.iloc[start:], tail], ignore_index=True)
+    ours = append_rows(head, tail.columns, arrays, start)
+    assert ours is not None
+    pd.testing.assert_frame_equal(ours, expected, check_exact=True)
