@@ -190,7 +190,6 @@ def append_rows(head: pd.DataFrame, columns: pd.Index, arrays: Sequence[Any], st
         return None
     if len(arrays) != len(columns) or not len(arrays):
         return None
-    tail_arrays = arrays
     kept, added = len(head) - start, len(arrays[0])
     blocks = []
     try:
@@ -201,7 +200,7 @@ def append_rows(head: pd.DataFrame, columns: pd.Index, arrays: Sequence[Any], st
                 grown = np.empty((len(positions), kept + added), dtype=values.dtype)
                 grown[:, :kept] = values[:, start:]
                 for row, position in enumerate(positions):
-                    extra = tail_arrays[position]
+                    extra = arrays[position]
                     if not _fits(values.dtype, extra, added):
                         return None
                     grown[row, kept:] = extra
@@ -211,7 +210,7 @@ def append_rows(head: pd.DataFrame, columns: pd.Index, arrays: Sequence[Any], st
                 grown = np.empty((len(positions), kept + added), dtype=stored.dtype)
                 grown[:, :kept] = stored[:, start:]
                 for row, position in enumerate(positions):
-                    extra = tail_arrays[position]
+                    extra = arrays[position]
                     if not (isinstance(extra, pd.arrays.DatetimeArray) and extra.dtype == values.dtype
                             and extra.shape == (added,)):
                         return None
