@@ -241,9 +241,10 @@ def side_by_side(left: pd.DataFrame, right: pd.DataFrame, names: Sequence[str], 
     managers = (getattr(left, "_mgr", None), getattr(right, "_mgr", None))
     if not all(isinstance(manager, BlockManager) for manager in managers):
         return None
-    if len(names) != len(right.columns) or not left.columns.is_unique:
+    if len(names) != len(right.columns) or not left.columns.is_unique or left.columns.dtype != object:
         return None
-    if len(set(names)) != len(names) or not set(names).isdisjoint(left.columns):
+    unique = set(names)
+    if len(unique) != len(names) or not unique.isdisjoint(left.columns):
         return None
     width = len(left.columns)
     blocks = []
@@ -255,10 +256,7 @@ def side_by_side(left: pd.DataFrame, right: pd.DataFrame, names: Sequence[str], 
                     return None
                 placement = BlockPlacement(block.mgr_locs.as_array + offset)
                 blocks.append(new_block_2d(values[:, cut].copy(), placement))
-        columns = _names([*left.columns, *names]) if left.columns.dtype == object else None
-        if columns is None:
-            return None
-        axes = [columns, pd.RangeIndex(rows)]
+        axes = [_names([*left.columns, *names]), pd.RangeIndex(rows)]
         return _from_mgr(BlockManager(blocks, axes), axes=axes)
     except Exception:  # an internal pandas refused: the caller's route decides
         return None

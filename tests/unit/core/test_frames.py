@@ -291,6 +291,8 @@ def test_side_by_side_declines_what_it_cannot_build() -> None:
     assert side_by_side(left, right, ["close", *names[1:]], 0) is None  # a name that collides
     assert side_by_side(left, right, [names[0]] * len(names), 0) is None  # repeated names
     assert side_by_side(left, right.assign(x=pd.Categorical(["a"] * 6)), [*names, "x"], 0) is None
+    numbered = left.set_axis(range(len(left.columns)), axis=1)  # non-string names: the caller's own route
+    assert side_by_side(numbered, right, names, 0) is None
     with pd.option_context("mode.copy_on_write", True):
         assert side_by_side(left, right, names, 0) is None
 
